@@ -1,0 +1,169 @@
+"""The catalogue's SQLite schema, built with sqlite-utils, and the connection it is used through.
+
+Tables
+  sources         where manifests come from, and each source's crawl state
+  servers         one row per server, by canonical name
+  server_sources  each source's record of a server (provenance)
+  tools           the current definition of every tool ever seen, with a hash of it
+  tool_history    a row whenever a tool is added, its definition changes, or it disappears
+  classifications category, risk, flags, confidence and evidence per (tool, hash, classifier version)
+  crawl_runs      every crawl: start, end, source, counts, errors, status
+Views
+  tool_catalogue  tools joined with their server and current classification, for people and queries
+
+`tools.last_seen` stays NULL while a tool is still listed (it was then seen at its source's last
+crawl, `sources.last_success_at`), so re-crawling unchanged data rewrites no row.
+"""
+
+import contextlib
+import os
+import sqlite3
+
+import sqlite_utils
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT_S = 30
+
+
+class CatalogueError(Exception):
+    """A request the catalogue cannot satisfy (unknown server, unreadable database); says why."""
+
+
+def open_catalogue(path, *, create=True):
+    """Open (and create or migrate) the catalogue at `path`."""
+    path = os.fspath(path)
+    if not create and path != ":memory:" and not os.path.exists(path):
+        raise CatalogueError(f"no catalogue at {path}: run `mcp-risk crawl snapshot` first, or pass --db")
+    try:
+        # isolation_level=None: transactions are explicit (see `transaction`), never implicit.
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+        db = sqlite_utils.Database(conn)
+        db.execute("PRAGMA foreign_keys = ON")
+        if path != ":memory:":
+            db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        _ensure_schema(db)
+    except sqlite3.DatabaseError as error:
+        raise CatalogueError(f"{path}: not a usable catalogue ({error})") from None
+    return db
+
+
+@contextlib.contextmanager
+def transaction(db):
+    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error.
+
+    IMMEDIATE takes the write lock up front, so two writers queue on the busy timeout instead of
+    one failing with "database is locked" when it upgrades a read lock.
+    """
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+def _ensure_schema(db):
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version == SCHEMA_VERSION:
+        return
+    if version > SCHEMA_VERSION:
+        raise CatalogueError(f"catalogue schema {version} is newer than this mcp-risk ({SCHEMA_VERSION}): upgrade mcp-risk")
+    # Every step is idempotent (IF NOT EXISTS), so a crash or a concurrent first open is harmless.
+    _create(db)
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _create(db):
+    db["sources"].create(
+        {"id": int, "name": str, "kind": str, "location": str, "state": str, "last_success_at": str},
+        pk="id", not_null={"name", "kind"}, if_not_exists=True,
+    )
+    db["sources"].create_index(["name"], unique=True, if_not_exists=True)
+
+    db["servers"].create(
+        {"id": int, "name": str, "title": str, "description": str, "tools_known": int, "first_seen": str},
+        pk="id", not_null={"name", "first_seen"}, defaults={"tools_known": 0}, if_not_exists=True,
+    )
+    db["servers"].create_index(["name"], unique=True, if_not_exists=True)
+
+    db["server_sources"].create(
+        {"server_id": int, "source_id": int, "record": str, "first_seen": str},
+        pk=("server_id", "source_id"),
+        foreign_keys=[("server_id", "servers", "id"), ("source_id", "sources", "id")],
+        not_null={"first_seen"}, if_not_exists=True,
+    )
+
+    db["tools"].create(
+        {
+            "id": int, "server_id": int, "name": str, "title": str, "description": str,
+            "input_schema": str, "output_schema": str, "annotations": str, "hash": str,
+            "status": str, "source_id": int, "first_seen": str, "last_seen": str,
+        },
+        pk="id",
+        foreign_keys=[("server_id", "servers", "id"), ("source_id", "sources", "id")],
+        not_null={"server_id", "name", "hash", "status", "first_seen"},
+        defaults={"status": "listed"},
+        if_not_exists=True,
+    )
+    db["tools"].create_index(["server_id", "name"], unique=True, if_not_exists=True)
+    db["tools"].create_index(["hash"], if_not_exists=True)
+
+    db["crawl_runs"].create(
+        {
+            "id": int, "source_id": int, "started_at": str, "finished_at": str, "status": str,
+            "servers_seen": int, "tools_seen": int, "tools_added": int, "tools_changed": int,
+            "tools_removed": int, "classified": int, "error_count": int, "errors": str,
+        },
+        pk="id",
+        foreign_keys=[("source_id", "sources", "id")],
+        not_null={"source_id", "started_at", "status"},
+        defaults={"servers_seen": 0, "tools_seen": 0, "tools_added": 0, "tools_changed": 0,
+                  "tools_removed": 0, "classified": 0, "error_count": 0},
+        if_not_exists=True,
+    )
+    db["crawl_runs"].create_index(["source_id"], if_not_exists=True)
+
+    db["tool_history"].create(
+        {"id": int, "tool_id": int, "change": str, "hash": str, "definition": str, "seen_at": str, "crawl_run_id": int},
+        pk="id",
+        foreign_keys=[("tool_id", "tools", "id"), ("crawl_run_id", "crawl_runs", "id")],
+        not_null={"tool_id", "change", "hash", "seen_at"},
+        if_not_exists=True,
+    )
+    db["tool_history"].create_index(["tool_id"], if_not_exists=True)
+
+    db["classifications"].create(
+        {
+            "id": int, "tool_id": int, "tool_hash": str, "classifier_version": str, "category": str,
+            "risk": str, "flags": str, "confidence": float, "evidence": str, "classified_at": str,
+        },
+        pk="id",
+        foreign_keys=[("tool_id", "tools", "id")],
+        not_null={"tool_id", "tool_hash", "classifier_version", "category", "risk", "confidence", "classified_at"},
+        if_not_exists=True,
+    )
+    db["classifications"].create_index(["tool_id", "tool_hash", "classifier_version"], unique=True, if_not_exists=True)
+    db["classifications"].create_index(["category"], if_not_exists=True)
+
+    if not db["tools_fts"].exists():
+        db["tools"].enable_fts(["name", "title", "description"], create_triggers=True, tokenize="porter")
+
+    db.execute("DROP VIEW IF EXISTS tool_catalogue")
+    db.execute(
+        """
+        CREATE VIEW tool_catalogue AS
+        SELECT
+            t.id AS tool_id, s.name AS server, t.name AS tool, t.title, t.description,
+            c.category, c.risk, c.confidence, c.flags, c.evidence, c.classifier_version,
+            t.status, t.hash, t.first_seen,
+            COALESCE(t.last_seen, src.last_success_at) AS last_seen
+        FROM tools t
+        JOIN servers s ON s.id = t.server_id
+        LEFT JOIN sources src ON src.id = t.source_id
+        LEFT JOIN classifications c ON c.id = (
+            SELECT max(id) FROM classifications WHERE tool_id = t.id AND tool_hash = t.hash
+        )
+        """
+    )

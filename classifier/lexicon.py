@@ -1,0 +1,136 @@
+"""Word  behind the rules: which words name which kind of action.
+
+A verb is "strong" when it is almost never a noun in a tool name, so it  wherever it stands
+(`storage_blob_delete`, `get_or_create_client`); other verbs count only as the tool's first verb
+(`run_query` runs, `get_run_status`  a run).
+"""
+
+# verb -> (category, strong)
+VERBS = {}
+
+
+def _add(category, strong, words):
+    for word in words.split():
+        VERBS[word] = (category, strong)
+
+
+_add("read", True, """
+    get  list  search  find  fetch  read  retrieve 
+    describe  lookup inspect  count  summarize summarise analyze analyse
+    calculate compute convert translate screenshot explain validate verify preview estimate
+    compare diff parse extract detect recognize recognise classify lint tail grep glob locate
+    discover explore scrape crawl transcribe decode encode whois ping resolve
+    browse peek show  display view download export render
+    think reason recommend suggest identify measure""")
+_add("read", False, """
+    check status info query test generate ask answer monitor watch trace audit review
+    format plan sample random load open echo health stat stats help capture 
+    predict forecast simulate match filter sort map build select""")
+_add("write", True, """
+    create  add  update  edit  insert  upsert rename 
+    upload  save  append prepend modify change assign unassign star unstar
+    restart pause resume unarchive publish unpublish enable disable toggle approve reject
+    reopen lock unlock connect disconnect register subscribe unsubscribe follow unfollow like
+    unlike reply forward invite attach detach link unlink import sync configure patch
+    increment decrement commit fork clone reorder pin unpin favorite bookmark enroll submit
+    memorize remember annotate highlight duplicate restore undelete rollback revert mute
+    unmute hide unhide move  copy write  replace install upgrade
+    downgrade fix favourite switch ingest clean rebuild reindex refresh migrate revise
+    unregister deregister login logout signin signup provision activate deactivate resize
+    adjust rebase mark enqueue dequeue reprocess resync rotate""")
+_add("write", False, """
+    set put post send notify comment label tag start stop close archive merge schedule
+    share push draft record log note store cache book reserve apply request track rate vote
+    complete finish accept decline join leave transfer new make
+    init initialize setup set_up tweet message email
+    sms end play skip queue use enforce manage""")
+_add("execute", True, """
+    execute  exec eval invoke  trigger  deploy  shell bash
+    spawn interpret click  navigate  hover scroll drag tap swipe goto
+    keypress""")
+_add("execute", False, """
+    run  evaluate call launch build compile press type fill select focus automate
+    dispatch""")
+_add("destructive", True, """
+    delete  remove  purge destroy  wipe erase terminate  kill
+    cancel  revoke  uninstall reset clear prune flush discard expunge nuke
+    deprovision decommission truncate rm rmdir evict del abort overwrite""")
+_add("destructive", False, """drop void""")
+_add("financial", True, """
+    pay  purchase  buy  sell  refund  payout withdraw deposit
+    stake unstake invest checkout donate liquidate borrow lend repay""")
+_add("financial", False, """trade swap charge order bid tip""")
+
+# Words that make "remove" an undoable association change rather than a loss:
+# `remove_tag_from_task`, `remove_member_from_group`.
+ASSOCIATION_NOUNS = frozenset("""
+    tag tags label labels member members role roles reaction reactions participant participants
+    assignee assignees star subscriber subscribers tester testers link links relation relations
+    dependency dependencies permission permissions user users item items track tracks contact
+    contacts value values rule rules object objects contents reviewer reviewers collaborator
+    collaborators watcher watchers""".split())
+
+# Money words: with a moving verb (create, send, place, ...) they make a call financial.
+MONEY_NOUNS = frozenset("""
+    payment payments invoice invoices charge charges refund  payout payouts order orders
+    transfer transfers subscription subscriptions purchase  bill bills funds fund money
+    coin coins crypto eth sol btc usdc usdt lamports token tokens trade trades swap swaps bet
+    wager donation donations gift position positions plan plans transaction transactions
+    cash wire sip bond bonds stock stocks share shares erc20 erc721 erc1155 nft nfts airdrop
+    liquidity loan loans credit credits fee fees tip tips""".split())
+
+# Verbs that move money when their object is a money noun (`create_invoice`, `send_tokens`).
+MONEY_MOVING_VERBS = frozenset("""
+    create make place submit send issue process execute initiate confirm capture finalize
+    void open close update modify change upgrade downgrade renew transfer add mint bridge
+    request write sign""".split())
+
+# Money nouns that are also everyday nouns: they only count with a verb that clearly  money.
+WEAK_MONEY_NOUNS = frozenset("order orders plan plans token tokens share shares position positions "
+                             "credit credits transaction transactions stock stocks gift".split())
+STRONG_MONEY_VERBS_FOR_WEAK_NOUNS = frozenset("place submit send transfer close open execute mint "
+                                               "bridge create sign".split())
+
+# The word right after an ambiguous verb that  it is a noun: `run_status`, `order_details`.
+NOUN_FOLLOWERS = frozenset("""
+    status info details detail history log logs result results id ids count summary list
+    by for of statistics stats metadata data url urls config settings type types counts
+    metrics events report reports""".split())
+
+# Input properties whose enum  the actions of a multi-action tool.
+ACTION_PROPERTIES = frozenset("""
+    action actions operation operations op method mode command cmd subcommand intent verb
+    function task tool method_name action_type operation_type""".split())
+
+HTTP_METHODS = frozenset("GET POST PUT PATCH DELETE HEAD OPTIONS".split())
+
+# Free-form code or command inputs.
+CODE_PROPERTIES = frozenset("""
+    command commands cmd shell_command script scripts javascript js js_code python python_code
+    code_snippet source_code program jscode pycode bash powershell applescript
+    function_body snippet""".split())
+SQL_PROPERTIES = frozenset("sql sql_query sqlquery statement statements cypher cypher_query "
+                           "sparql gremlin raw_sql query_sql".split())
+
+# Leading phrases stripped from a description before reading its first verb.
+DESCRIPTION_LEADS = (
+    "this tool will", "this tool can", "this tool is used to", "this tool allows you to",
+    "this tool lets you", "this tool", "tool to", "tool that", "tool for", "a tool to",
+    "a tool that", "use this tool to", "use this to", "use to", "used to", "allows you to",
+    "allows the user to", "allows users to", "lets you", "enables you to", "helps you",
+    "you can", "this endpoint", "endpoint to", "api to", "function to", "method to",
+    "call this to", "please", "quickly", "easily", "directly",
+)
+
+# Chinese descriptions (about 950 in the snapshot): the action words that decide a category.
+CJK_WORDS = (
+    ("删除", "destructive"), ("移除", "destructive"), ("清空", "destructive"),
+    ("清除", "destructive"), ("销毁", "destructive"), ("取消", "destructive"),
+    ("支付", "financial"), ("付款", "financial"), ("转账", "financial"), ("购买", "financial"),
+    ("下单", "financial"), ("退款", "financial"),
+    ("执行", "execute"), ("运行", "execute"),
+    ("创建", "write"), ("添加", "write"), ("新增", "write"), ("更新", "write"), ("修改", "write"),
+    ("设置", "write"), ("发送", "write"), ("保存", "write"), ("上传", "write"), ("编辑", "write"),
+    ("获取", "read"), ("查询", "read"), ("列出", "read"), ("搜索", "read"), ("查看", "read"),
+    ("检索", "read"), ("读取", "read"), ("分析", "read"), ("计算", "read"), ("生成", "read"),
+)

@@ -1,0 +1,1 @@
+"""Sources: each yields `ServerManifest` items, whatever it reads from."""
