@@ -1,0 +1,26 @@
+# Two entry points for a fresh machine (Python 3.11+ and make):
+#   make run    set up, crawl the bundled snapshot into catalogue.db, export every server's policy
+#   make test   set up, run the whole test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test setup clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+setup: $(VENV)/.installed
+
+run: setup
+	$(BIN)/mcp-risk crawl snapshot --db catalogue.db
+	$(BIN)/mcp-risk export-policies policies --db catalogue.db
+
+test: setup
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) catalogue.db catalogue.db-wal catalogue.db-shm policies

@@ -1,0 +1,63 @@
+"""Time the main job on the full bundled snapshot (24,071 tools).
+
+Prints: read (parse + normalize), ingest + classify + store into a fresh catalogue, a repeat crawl
+(nothing changes), policy export for every server, and the classification rate alone (one core).
+Targets (issue 2): whole main job under 20 s on a 2-core machine; classification >= 20,000 tools/s.
+
+    .venv/bin/python benchmarks/pipeline.py
+"""
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import classifier  # noqa: E402
+from catalogue.db import open_catalogue  # noqa: E402
+from catalogue.policies import export_policies  # noqa: E402
+from catalogue.store import CrawlRun  # noqa: E402
+from crawler.sources.snapshot import read_snapshot  # noqa: E402
+
+
+def timed(label, work):
+    start = time.perf_counter()
+    result = work()
+    seconds = time.perf_counter() - start
+    print(f"{label:<46} {seconds:8.2f} s")
+    return result, seconds
+
+
+def crawl(db_path, manifests):
+    db = open_catalogue(db_path)
+    with CrawlRun(db, "snapshot", kind="snapshot", location="bundled") as run:
+        run.store(manifests)
+    return run.counts
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        db_path = Path(tmp) / "catalogue.db"
+        manifests, read_s = timed("read snapshot (parse + normalize)", lambda: list(read_snapshot()))
+        tools = [t for m in manifests for t in m.tools]
+        counts, store_s = timed("ingest + classify + store (fresh catalogue)", lambda: crawl(db_path, manifests))
+        assert counts.tools_added == len(tools) == 24071
+        repeat, repeat_s = timed("repeat crawl (nothing changes)", lambda: crawl(db_path, list(read_snapshot())))
+        assert repeat.tools_added == repeat.tools_changed == repeat.classified == 0
+        index, export_s = timed("export-policies (every server)", lambda: export_policies(open_catalogue(db_path), Path(tmp) / "policies"))
+        print(f"{'main job (read + ingest + export)':<46} {read_s + store_s + export_s:8.2f} s   target < 20 s")
+        print(f"  {len(tools)} tools, {len(manifests)} servers, {len(index)} policies")
+
+    best = None
+    for _ in range(3):
+        start = time.perf_counter()
+        for tool in tools:
+            classifier.classify(tool)
+        elapsed = time.perf_counter() - start
+        best = elapsed if best is None else min(best, elapsed)
+    print(f"{'classification alone (best of 3)':<46} {len(tools) / best:8.0f} tools/s   target >= 20,000")
+
+
+if __name__ == "__main__":
+    main()

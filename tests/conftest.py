@@ -1,0 +1,58 @@
+"""Fixtures shared by the pipeline tests: a slice of the real bundled snapshot and a catalogue of it."""
+
+import gzip
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from catalogue.cli import cli
+from crawler.sources.snapshot import default_path
+
+KNOWN_SERVERS = ("modelcontextprotocol/server-filesystem", "github/github-mcp-server")
+
+
+def snapshot_rows():
+    with gzip.open(default_path(), "rt", encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
+@pytest.fixture(scope="session")
+def snapshot_slice(tmp_path_factory):
+    """Real rows of ~60 servers: two well-known ones and every 50th server by name."""
+    rows = snapshot_rows()
+    names = sorted({r["server"] for r in rows})
+    chosen = set(KNOWN_SERVERS) | set(names[::50])
+    path = tmp_path_factory.mktemp("slice") / "slice.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows if r["server"] in chosen), encoding="utf-8")
+    return path
+
+
+def run(*args, input=None):
+    """Run the real CLI in-process; returns the click Result."""
+    return CliRunner().invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+@pytest.fixture(scope="session")
+def sliced_db(snapshot_slice, tmp_path_factory):
+    """A catalogue built by `mcp-risk crawl snapshot` from the slice. Treat as read-only."""
+    db = tmp_path_factory.mktemp("db") / "catalogue.db"
+    result = run("crawl", "snapshot", snapshot_slice, "--db", db)
+    assert result.exit_code == 0, result.output
+    return db
+
+
+def table_rows(db_path, table):
+    import sqlite3
+
+    conn = sqlite3.connect(db_path)
+    try:
+        return sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def fresh_db(tmp_path):
+    return Path(tmp_path) / "catalogue.db"

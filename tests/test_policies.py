@@ -1,0 +1,103 @@
+"""Policies per server: the taxonomy's defaults, a reason per decision, safe files for every server."""
+
+import json
+
+from catalogue.policies import policylayer_policy, safe_filename
+from conftest import run
+
+
+def test_the_filesystem_server_policy(sliced_db):
+    result = run("policy", "modelcontextprotocol/server-filesystem", "--db", sliced_db)
+    assert result.exit_code == 0, result.output
+    policy = json.loads(result.output)
+    assert policy["version"] == "1" and policy["default"] == "deny"
+    # reads are allowed without limits
+    assert policy["tools"]["read_text_file"] == {}
+    assert policy["tools"]["list_directory"] == {}
+    # write_file replaces a file's content with no history: destructive, so hidden and denied
+    assert "write_file" in policy["hide"] and "write_file" not in policy["tools"]
+    # a partial edit is a write: allowed, rate-limited to 30 a minute
+    assert policy["tools"]["edit_file"]["limits"] == [{"counter": "calls", "window": "minute", "max": 30, "scope": "tool"}]
+    decisions = policy["x-mcp-risk"]["decisions"]
+    assert set(decisions) == set(policy["tools"]) | set(policy["hide"])
+    reason = decisions["write_file"]["reason"]
+    assert reason.startswith("destructive, critical risk") and "overwrite" in reason and "hidden" in reason
+    assert len(decisions["write_file"]["hash"]) == 64
+
+
+def test_every_category_gets_the_taxonomy_default():
+    tools = [
+        {"tool": t, "category": c, "risk": r, "flags": f, "evidence": [f"because {t}"], "hash": "h", "confidence": 0.9}
+        for t, c, r, f in [
+            ("get", "read", "low", []), ("post", "write", "medium", []), ("run", "execute", "high", []),
+            ("drop", "destructive", "critical", []), ("pay", "financial", "critical", []),
+            ("sneaky_read", "read", "low", ["suspicious_instructions"]),
+        ]
+    ]
+    policy = policylayer_policy("demo", tools)
+    assert policy["tools"]["get"] == {}
+    assert policy["tools"]["post"]["limits"][0]["max"] == 30
+    assert policy["tools"]["run"]["limits"][0]["max"] == 10
+    assert sorted(policy["hide"]) == ["drop", "sneaky_read"]
+    assert "pay" not in policy["tools"] and "pay" not in policy["hide"]  # denied by default: deny
+    decisions = policy["x-mcp-risk"]["decisions"]
+    assert decisions["pay"]["action"] == "deny" and "human approves each call" in decisions["pay"]["reason"]
+    assert "approval recommended" in decisions["run"]["reason"]
+    assert "because run" in decisions["run"]["reason"]
+    assert decisions["sneaky_read"]["action"] == "hide"
+
+
+def test_policy_to_a_file(sliced_db, tmp_path):
+    out = tmp_path / "fs.json"
+    result = run("policy", "github/github-mcp-server", "-o", out, "--db", sliced_db)
+    assert result.exit_code == 0
+    policy = json.loads(out.read_text())
+    assert "delete_file" in policy["hide"]
+    assert policy["tools"]["get_me"] == {}
+
+
+def test_export_writes_one_parseable_policy_per_server(sliced_db, tmp_path):
+    out = tmp_path / "policies"
+    result = run("export-policies", out, "--db", sliced_db)
+    assert result.exit_code == 0, result.output
+    index = json.loads((out / "_index.json").read_text())
+    files = sorted(p.name for p in out.iterdir() if p.name != "_index.json")
+    assert sorted(entry["file"] for entry in index) == files
+    import sqlite3
+
+    servers = sqlite3.connect(sliced_db).execute("SELECT count(*) FROM servers").fetchone()[0]
+    assert len(files) == servers
+    for entry in index:
+        policy = json.loads((out / entry["file"]).read_text())
+        assert policy["x-mcp-risk"]["server"] == entry["server"]
+
+
+HOSTILE_NAMES = [
+    "../../etc/passwd", "/absolute/name", "GitHub", "github", "con", "a" * 500, "名前/サーバー", "..", ".hidden",
+    "server\nwith newline", "we$ird;name`rm -rf`", "_index", "",
+]
+
+
+def test_safe_file_names_stay_inside_and_never_collide():
+    names = [safe_filename(n) for n in HOSTILE_NAMES]
+    assert len(set(names)) == len(names)
+    for name in names:
+        assert "/" not in name and "\\" not in name and not name.startswith(".")
+        assert len(name) <= 100 and name.endswith(".json") and name != "_index.json"
+    assert safe_filename("github") == "github.json"
+
+
+def test_export_of_hostile_server_names(tmp_path):
+    rows = [{"server": n, "tool": "delete_everything", "description": "Delete everything"} for n in HOSTILE_NAMES if n]
+    source = tmp_path / "hostile.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    db = tmp_path / "c.db"
+    assert run("crawl", "snapshot", source, "--db", db).exit_code == 0
+    out = tmp_path / "out"
+    assert run("export-policies", out, "--db", db).exit_code == 0
+    written = list(out.iterdir())
+    assert len(written) == len(rows) + 1  # + _index.json
+    assert all(p.parent == out for p in written)
+    assert not (tmp_path / "etc").exists()
+    for entry in json.loads((out / "_index.json").read_text()):
+        assert json.loads((out / entry["file"]).read_text())["hide"] == ["delete_everything"]
