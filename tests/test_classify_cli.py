@@ -7,7 +7,7 @@ from pathlib import Path
 
 from conftest import run
 
-REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference"
+REFERENCE = Path(__file__).resolve().parent / "fixtures" / "reference"
 KEYS_WITH_ID = ["id", "server", "name", "category", "risk", "flags", "confidence", "evidence"]
 
 
