@@ -60,7 +60,7 @@ class CrawlRun:
         self.kind = kind
         self.location = None if location is None else str(location)
         self.classify = classify or classifier.classify
-        self.version = getattr(self.classify, "version", classifier.VERSION)
+        self.version = getattr(self.classify, "version", None) or classifier.current_version()
         self.counts = RunCounts()
         self.id = None
         self.source_id = None

@@ -6,20 +6,25 @@
 
 A plain library: it reads MCP Tool objects (mappings with `name`, `title`, `description`,
 `inputSchema`, `annotations`) and knows nothing of where they came from or where they go.
+Readable rules (classifier.rules, classifier.flags) fire with evidence; a linear model trained on
+hand-labelled tools (classifier.model, weights in data/model/classifier.json) weighs that evidence
+with the tool's words into one calibrated probability. Without the model file, the rules decide.
 """
 
 from dataclasses import dataclass
 
-from .features import tool_facts
-from .flags import flags_evidence
-from .rules import DECISIVE, category_evidence, decide
+from .analysis import analyse
 from .taxonomy import CATEGORIES, FLAGS, RISK, RISKS, SEVERITY
 
-VERSION = "rules-0.1"
+RULES_VERSION = "rules-0.3"
+VERSION = RULES_VERSION  # the version of the rules alone; see current_version()
 
-__all__ = ["CATEGORIES", "FLAGS", "RISK", "RISKS", "SEVERITY", "VERSION", "Classification", "classify"]
+__all__ = ["CATEGORIES", "FLAGS", "RISK", "RISKS", "SEVERITY", "VERSION", "Classification", "classify",
+           "current_version", "use_model"]
 
 _MAX_EVIDENCE = 8
+_UNSET = object()
+_model = _UNSET
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,45 +46,56 @@ class Classification:
         }
 
 
-def _confidence(score, rival, corroborated):
-    if score >= 1.0:
-        confidence = 0.92
-    elif score >= 0.9:
-        confidence = 0.85
-    elif score >= 0.8:
-        confidence = 0.75
-    elif score >= DECISIVE:
-        confidence = 0.7
-    else:
-        confidence = 0.25 + 0.5 * score
-    if corroborated:
-        confidence += 0.04
-    if rival >= DECISIVE:
-        # Less severe, yet decisive: the taxonomy lets the most severe win, so only a small doubt.
-        confidence -= 0.05
-    return round(min(max(confidence, 0.05), 0.97), 2)
+def use_model(model):
+    """Classify with this LinearModel (None: rules only). By default the bundled one is loaded."""
+    global _model
+    _model = model
+
+
+def _current_model():
+    global _model
+    if _model is _UNSET:
+        from .model import LinearModel, default_path
+
+        path = default_path()
+        _model = LinearModel.load(path) if path.exists() else None
+    return _model
+
+
+def current_version():
+    """What classifies now: the rules' version, plus the model's when one is loaded."""
+    model = _current_model()
+    return RULES_VERSION if model is None else f"{RULES_VERSION}+model-{model.version}"
 
 
 def classify(tool, server=None):
-    """Classify one MCP tool object. `server` (name, description) is context for later rules."""
-    facts = tool_facts(tool)
-    found = category_evidence(facts)
-    category, score, rival = decide(found)
-    if category is None:
-        category = "read"
-        confidence = 0.3
-        reasons = ["no action word in name, description or schema: assumed read (weak)"]
+    """Classify one MCP tool object. `server` (name, description) is context for the model."""
+    analysis = analyse(tool, server)
+    model = _current_model()
+    if model is None:
+        category, confidence = analysis.rule_category, analysis.rule_confidence
+        flags = dict(analysis.rule_flags)
+        reasons = list(analysis.reasons(category))
+        version = RULES_VERSION
     else:
-        winning = sorted((e for e in found if e.category == category), key=lambda e: -e.weight)
-        confidence = _confidence(score, rival, len(winning) > 1)
-        reasons = [e.text for e in winning]
-        reasons += [f"against: {e.text}" for e in found if e.category != category and e.weight >= 0.5]
-    flags = flags_evidence(facts, category, found)
+        probabilities, category, flag_probabilities = model.predict(analysis.features(), analysis.rule_category)
+        confidence = round(probabilities[category], 2)
+        reasons = list(analysis.reasons(category))
+        reasons.append(f"model: p({category}) = {probabilities[category]:.2f}")
+        flags = {}
+        for flag, probability in flag_probabilities.items():
+            if probability >= 0.5:
+                flags[flag] = analysis.rule_flags.get(flag) or f"model: p = {probability:.2f}"
+        if "suspicious_instructions" in analysis.rule_flags:
+            flags["suspicious_instructions"] = analysis.rule_flags["suspicious_instructions"]
+        version = f"{RULES_VERSION}+model-{model.version}"
+    reasons = reasons[: _MAX_EVIDENCE - min(len(flags), 3)]
     reasons += [f"{flag}: {why}" for flag, why in flags.items()]
     return Classification(
         category=category,
         risk=RISK[category],
         flags=tuple(flag for flag in FLAGS if flag in flags),
-        confidence=confidence,
-        evidence=tuple(reasons[:_MAX_EVIDENCE]),
+        confidence=max(0.01, min(confidence, 0.99)),
+        evidence=tuple(reasons[:_MAX_EVIDENCE + 2]),
+        version=version,
     )

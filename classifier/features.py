@@ -77,6 +77,7 @@ class ToolFacts:
     title: str
     description: str  # lowercased
     words: frozenset  # of the description
+    word_list: list  # the description's words in order
     properties: list
     annotations: dict
 
@@ -141,12 +142,14 @@ def tool_facts(tool):
         annotations = {}
     title = _text(tool.get("title")) or _text(annotations.get("title"))
     description = _text(tool.get("description")).lower()
+    word_list = _WORD.findall(description)
     return ToolFacts(
         name=name,
         tokens=name_tokens(name),
         title=title,
         description=description,
-        words=frozenset(_WORD.findall(description)),
+        words=frozenset(word_list),
+        word_list=word_list,
         properties=schema_properties(tool.get("inputSchema")),
         annotations=annotations,
     )

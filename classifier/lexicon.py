@@ -15,60 +15,55 @@ def _add(category, strong, words):
 
 
 _add("read", True, """
-    get  list  search  find  fetch  read  retrieve 
-    describe  lookup inspect  count  summarize summarise analyze analyse
-    calculate compute convert translate screenshot explain validate verify preview estimate
-    compare diff parse extract detect recognize recognise classify lint tail grep glob locate
-    discover explore scrape crawl transcribe decode encode whois ping resolve
-    browse peek show  display view download export render
-    think reason recommend suggest identify measure""")
+    get list search find fetch read retrieve describe lookup inspect summarize summarise
+    analyze analyse calculate convert translate screenshot explain validate verify
+    preview estimate compare diff parse extract detect recognize recognise classify lint tail
+    grep glob locate discover explore scrape crawl transcribe decode encode whois ping resolve
+    browse peek show display view download export render think reason recommend suggest
+    identify measure""")
 _add("read", False, """
-    check status info query test generate ask answer monitor watch trace audit review
-    format plan sample random load open echo health stat stats help capture 
-    predict forecast simulate match filter sort map build select""")
+    check status info query test generate ask answer monitor watch trace audit review format
+    compute count
+    plan sample random load open echo health stat stats help capture predict forecast simulate
+    match filter sort map build select""")
 _add("write", True, """
-    create  add  update  edit  insert  upsert rename 
-    upload  save  append prepend modify change assign unassign star unstar
-    restart pause resume unarchive publish unpublish enable disable toggle approve reject
-    reopen lock unlock connect disconnect register subscribe unsubscribe follow unfollow like
-    unlike reply forward invite attach detach link unlink import sync configure patch
+    create add update edit insert upsert rename upload save append prepend modify change assign
+    unassign star unstar restart pause resume unarchive publish unpublish enable disable toggle
+    approve reject reopen lock unlock connect disconnect register subscribe unsubscribe follow
+    unfollow like unlike reply invite attach detach link unlink import sync configure patch
     increment decrement commit fork clone reorder pin unpin favorite bookmark enroll submit
-    memorize remember annotate highlight duplicate restore undelete rollback revert mute
-    unmute hide unhide move  copy write  replace install upgrade
-    downgrade fix favourite switch ingest clean rebuild reindex refresh migrate revise
-    unregister deregister login logout signin signup provision activate deactivate resize
-    adjust rebase mark enqueue dequeue reprocess resync rotate""")
+    memorize remember annotate highlight duplicate restore undelete rollback revert mute unmute
+    hide unhide move copy write replace upgrade downgrade fix favourite switch ingest clean
+    rebuild reindex refresh migrate revise unregister deregister login logout signin signup
+    provision activate deactivate resize adjust rebase mark enqueue dequeue reprocess resync
+    rotate""")
 _add("write", False, """
-    set put post send notify comment label tag start stop close archive merge schedule
-    share push draft record log note store cache book reserve apply request track rate vote
-    complete finish accept decline join leave transfer new make
-    init initialize setup set_up tweet message email
-    sms end play skip queue use enforce manage""")
+    set put post send notify comment label tag start stop close archive merge schedule share
+    push draft record log note store cache book reserve request track rate vote complete
+    finish accept decline join leave transfer new make init initialize setup tweet message email
+    sms end play skip queue use enforce forward launch place claim delegate undelegate mint
+    redeem tokenize issue fulfill""")
 _add("execute", True, """
-    execute  exec eval invoke  trigger  deploy  shell bash
-    spawn interpret click  navigate  hover scroll drag tap swipe goto
-    keypress""")
+    execute exec eval invoke trigger install shell bash spawn interpret click navigate hover
+    scroll drag tap swipe goto keypress""")
 _add("execute", False, """
-    run  evaluate call launch build compile press type fill select focus automate
-    dispatch""")
+    run evaluate call deploy compile press type fill focus automate dispatch apply go""")
 _add("destructive", True, """
-    delete  remove  purge destroy  wipe erase terminate  kill
-    cancel  revoke  uninstall reset clear prune flush discard expunge nuke
-    deprovision decommission truncate rm rmdir evict del abort overwrite""")
-_add("destructive", False, """drop void""")
+    delete remove purge destroy wipe erase terminate kill cancel revoke uninstall reset clear
+    prune flush discard expunge nuke deprovision decommission truncate rm rmdir evict del abort
+    overwrite""")
+_add("destructive", False, """drop void recycle manage""")
 _add("financial", True, """
-    pay  purchase  buy  sell  refund  payout withdraw deposit
-    stake unstake invest checkout donate liquidate borrow lend repay""")
+    pay purchase buy sell refund payout withdraw deposit stake unstake invest checkout donate
+    liquidate borrow lend repay""")
 _add("financial", False, """trade swap charge order bid tip""")
 
 # Words that make "remove" an undoable association change rather than a loss:
 # `remove_tag_from_task`, `remove_member_from_group`.
 ASSOCIATION_NOUNS = frozenset("""
-    tag tags label labels member members role roles reaction reactions participant participants
-    assignee assignees star subscriber subscribers tester testers link links relation relations
-    dependency dependencies permission permissions user users item items track tracks contact
-    contacts value values rule rules object objects contents reviewer reviewers collaborator
-    collaborators watcher watchers""".split())
+    from tag tags label labels reaction reactions star link links relation relations dependency
+    dependencies item items track tracks value values rule rules object objects contents
+    assignee assignees reviewer reviewers watcher watchers""".split())
 
 # Money words: with a moving verb (create, send, place, ...) they make a call financial.
 MONEY_NOUNS = frozenset("""
@@ -83,7 +78,7 @@ MONEY_NOUNS = frozenset("""
 MONEY_MOVING_VERBS = frozenset("""
     create make place submit send issue process execute initiate confirm capture finalize
     void open close update modify change upgrade downgrade renew transfer add mint bridge
-    request write sign""".split())
+    request write claim redeem""".split())
 
 # Money nouns that are also everyday nouns: they only count with a verb that clearly  money.
 WEAK_MONEY_NOUNS = frozenset("order orders plan plans token tokens share shares position positions "
@@ -128,7 +123,7 @@ CJK_WORDS = (
     ("清除", "destructive"), ("销毁", "destructive"), ("取消", "destructive"),
     ("支付", "financial"), ("付款", "financial"), ("转账", "financial"), ("购买", "financial"),
     ("下单", "financial"), ("退款", "financial"),
-    ("执行", "execute"), ("运行", "execute"),
+    ("执行", "execute"), ("运行", "execute"), ("调用", "execute"), ("附加", "execute"),
     ("创建", "write"), ("添加", "write"), ("新增", "write"), ("更新", "write"), ("修改", "write"),
     ("设置", "write"), ("发送", "write"), ("保存", "write"), ("上传", "write"), ("编辑", "write"),
     ("获取", "read"), ("查询", "read"), ("列出", "read"), ("搜索", "read"), ("查看", "read"),

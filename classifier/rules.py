@@ -45,10 +45,16 @@ def name_verbs(tokens):
     """The first verb of a name, and the strong verbs after it.
 
     An ambiguous verb is passed over when the next word shows it is a noun (`run_status`) or a
-    strong verb follows (`order_get`, `payment_create`).
+    strong verb follows (`order_get`, `payment_create`). After a reading verb, a later verb is a
+    second action only when joined to it (`get_or_create`, `search_and_replace`); otherwise it
+    names what is read (`retrieve_refund`, `get_purchase_order`).
     """
     primary, others = None, []
+    joined = False
     for position, token in enumerate(tokens):
+        if token in _CONJUNCTIONS:
+            joined = True
+            continue
         hit = VERBS.get(token)
         if hit is None:
             continue
@@ -62,14 +68,27 @@ def name_verbs(tokens):
                     continue
             primary = Verb(token, category, position)
         elif strong and (position + 1 == len(tokens) or tokens[position + 1] not in NOUN_FOLLOWERS):
-            others.append(Verb(token, category, position))
+            if primary.category != "read" or joined or not VERBS[primary.word][1]:
+                others.append(Verb(token, category, position))
     return primary, others
 
 
+_CONJUNCTIONS = frozenset(("and", "or", "then"))
+
+
 def _verb_of_word(word):
-    """A word of prose as a lexicon verb: `deletes` -> delete, `searches` -> search."""
-    for candidate in (word, word[:-1] if word.endswith("s") else None,
-                      word[:-2] if word.endswith("es") else None):
+    """A word of prose as a lexicon verb: `deletes` -> delete, `revoking` -> revoke."""
+    if word in VERBS:
+        return word, VERBS[word][0]
+    candidates = []
+    if word.endswith("s"):
+        candidates += [word[:-1], word[:-2]]
+    if word.endswith("ing") and len(word) > 5:
+        stem = word[:-3]
+        candidates += [stem, stem + "e", stem[:-1] if stem[-1:] == stem[-2:-1] else None]
+    if word.endswith("ed") and len(word) > 4:
+        candidates += [word[:-1], word[:-2]]
+    for candidate in candidates:
         if candidate and candidate in VERBS:
             return candidate, VERBS[candidate][0]
     return None
@@ -109,6 +128,11 @@ _DESTRUCTIVE_PHRASE = Phrase(
     r"(?:data|content|contents|changes) (?:will be |is |are )?lost",
     "permanently irreversible irreversibly undone unrecoverable recover recovered recoverable recovery lost",
 )
+_RECOVERABLE_PHRASE = Phrase(
+    r"\bmove[sd]? (?:\w+ ){0,4}to (?:the )?(?:trash|bin|recycle bin)|can be (?:recovered|restored|undone|re-added)|"
+    r"\brecoverable\b|\bsoft[- ]delet\w*",
+    "trash bin recovered restored undone recoverable soft re",
+)
 _OVERWRITE_PHRASE = Phrase(
     r"overwrit\w*|replac(?:e|es|ing) (?:the )?(?:entire|existing|whole|complete|full|all)|"
     r"completely replac\w*",
@@ -123,7 +147,7 @@ _READ_ONLY_PHRASE = Phrase(
 )
 _WRITE_SQL_PHRASE = Phrase(r"\binsert\b[^.]{0,40}\bupdate\b[^.]{0,40}\bdelete\b", "insert")
 _SQL_WORDS = re.compile(r"\bsql\b|\bselect\b|\bstatement|\bcypher\b|\bsparql\b")
-_HTTP_REQUEST = Phrase(r"\bhttp (?:get |post |put |patch |delete )?requests?\b|\bapi requests?\b|"
+_HTTP_REQUEST = Phrase(r"\bhttp (?:get |post |put |patch |delete )?requests?\b|\b(?:api|graphql) requests?\b|"
                        r"\bmake (?:an? )?(?:arbitrary )?requests?\b", "request requests")
 _FINANCIAL_PHRASE = Phrase(
     r"transfer (?:funds|money|tokens?|\w+ tokens|crypto|eth|sol|usdc)|"
@@ -148,13 +172,53 @@ _OUTPUT_PATHS = frozenset("output_path output_file output_dir output_directory s
                           "download_dir download_path destination_path dest_path out outfile "
                           "output_filename target_path save_to".split())
 _PRODUCING_VERBS = frozenset("generate convert download export render capture screenshot".split())
+# Data a call can lose without loss: clearing a cache or a selection destroys nothing.
+_DERIVED_NOUNS = frozenset("cache caches cached selection highlight highlights focus console breakpoint "
+                           "breakpoints".split())
+# Words that show an ambiguous money verb (`swap`, `trade`, `order`) is about money.
+_MONEY_CONTEXT = frozenset("""token tokens coin coins crypto price prices market exchange currency usd fiat
+    stock stocks share shares position positions limit spot futures margin asset assets pair payment
+    invoice cart checkout purchase sol eth btc usdc usdt wallet defi dex jupiter uniswap raydium""".split())
+_BUILT_THINGS = frozenset("app apps package project image workspace target scheme docker container ios "
+                          "android solution module".split())
+_RUNNING_THINGS = frozenset("process processes query queries execution executions".split())
+_TRANSFERRED_THINGS = frozenset("""issue issues repository repo repositories app apps application ownership owner
+    project projects file files task tasks cycle ticket tickets conversation chat call domain domains
+    document documents folder item items card cards board""".split())
+_CONSOLE_NOUNS = frozenset("terminal shell console repl tty".split())
+# Verbs that, on a blockchain, sign a transaction that moves value.
+_CHAIN_VERBS = frozenset("""create issue send transfer approve claim delegate undelegate stake unstake mint
+    bridge tokenize redeem execute place deploy burn wrap unwrap""".split())
+_CHAIN_WORDS = frozenset("""blockchain onchain wallet crypto cryptocurrency coin coins nft nfts erc20
+    erc721 erc1155 defi validator lamports wei gwei solana ethereum eth sol btc bitcoin usdc usdt
+    starknet strk sui egld orai evm multiversx esdt mesdt cosmos aptos polygon matic bnb tron trx
+    xrp algorand avax arbitrum token tokens""".split())
+# What `create` makes on a chain that costs money (not a wallet or a key pair).
+_CHAIN_OBJECTS = frozenset("token tokens nft nfts collection transaction transactions order coin esdt".split())
+_CHAIN_PROPERTIES = frozenset("privatekey private_key mnemonic wallet wallet_address to_address toaddress "
+                              "receiver recipient recipient_address".split())
+
+
+# Chain words that mean a blockchain on their own; the rest ("token", "sol", "validator") need company.
+_CHAIN_SURE = frozenset("""blockchain onchain crypto cryptocurrency nft nfts erc20 erc721 erc1155 defi lamports
+    wei gwei solana ethereum bitcoin usdc usdt starknet strk egld multiversx esdt mesdt evm""".split())
+
+
+def _on_chain(facts, tokens, names):
+    """Money-moving blockchain context: two chain words, a sure one, or one with a wallet-like input."""
+    seen = (tokens | facts.words) & _CHAIN_WORDS
+    if "smart" in facts.words and "contract" in facts.words:
+        return True
+    return bool(len(seen) >= 2 or seen & _CHAIN_SURE or (seen and names & _CHAIN_PROPERTIES))
+
+
 _FILE_NOUNS = frozenset("file files note notes document doc docs sheet content contents".split())
 
 # Which verbs, with which everyday money noun, move money (`place_order`, `send_tokens`).
 _WEAK_NOUN_VERBS = {
     "order": STRONG_MONEY_VERBS_FOR_WEAK_NOUNS | {"modify", "update"},
     "plan": frozenset("change update upgrade downgrade".split()),
-    "token": frozenset("send transfer mint bridge".split()),
+    "token": frozenset("send transfer mint bridge claim".split()),
     "position": frozenset("open close".split()),
     "transaction": frozenset("send submit execute".split()),
 }
@@ -184,8 +248,17 @@ def _verb_evidence(verb, tokens, where, weight):
     """Evidence for one verb of a name, with the taxonomy's special cases for it."""
     category = verb.category
     text = f"{where} verb `{verb.word}` → {category}"
-    if verb.word == "remove" and ({"from"} | ASSOCIATION_NOUNS) & set(tokens[verb.position + 1 :]):
+    if verb.word == "remove" and ASSOCIATION_NOUNS & set(tokens):
         return Evidence("write", weight, f"{where} `remove` of an association (re-addable) → write")
+    if category == "destructive" and _DERIVED_NOUNS & set(tokens[verb.position + 1 :]):
+        return Evidence("write", weight, f"{where} `{verb.word}` of derived data (a cache, a selection) → write")
+    if verb.word == "transfer":
+        # Transfers move money unless the name says what else moves (`transfer_issue`, `transfer_app`).
+        if _TRANSFERRED_THINGS & set(tokens):
+            return Evidence("write", weight, f"{where} `transfer` of ownership or an item → write")
+        return Evidence("financial", weight * 0.8, f"{where} `transfer` with no other object: moves value")
+    if category == "financial" and not VERBS[verb.word][1] and not _MONEY_CONTEXT & set(tokens):
+        return Evidence("write", weight * 0.8, f"{where} `{verb.word}` with no money in sight → write")
     return Evidence(category, weight, text)
 
 
@@ -205,8 +278,13 @@ def name_evidence(facts):
     return primary, found
 
 
-def _listed_actions(text):
-    """`Manage playlist items - add, remove, or update items`: the most severe action listed."""
+def _weak(primary):
+    """A name verb that a description may overrule: none, a vague one, or a write."""
+    return primary is None or not VERBS[primary.word][1] or primary.category == "write"
+
+
+def _listed_actions(text, primary):
+    """`Update or delete workbooks`, `Archive (delete) a call`: the most severe action listed."""
     sentence = re.split(r"[.\n]", text, maxsplit=1)[0][:200]
     best = None
     for word in words(sentence):
@@ -214,7 +292,7 @@ def _listed_actions(text):
         if verb and VERBS[verb[0]][1] and verb[1] != "read":
             if best is None or SEVERITY[verb[1]] > SEVERITY[best[1]]:
                 best = verb
-    if best is None:
+    if best is None or (primary is not None and SEVERITY[best[1]] <= SEVERITY[primary.category]):
         return []
     word, category = best
     return [Evidence(category, 0.8, f"description lists the action `{word}` → {category}")]
@@ -226,18 +304,24 @@ def description_evidence(facts, primary):
     if not text:
         return found
     verb = description_verb(text)
+    weak_name = _weak(primary)
     if verb is not None:
         word, category = verb
-        # Decides when the name has no verb; otherwise corroborates or (weakly) disagrees.
-        weight = 0.8 if primary is None else 0.6
+        # Decides when the name's verb is missing or vague (`create_build`: "Trigger a new
+        # build"); against a clear name verb it only corroborates or weakly disagrees.
+        escalates = weak_name and (primary is None or SEVERITY[category] > SEVERITY[primary.category])
+        weight = 0.8 if escalates else 0.6
         found.append(Evidence(category, weight, f"description opens with `{word}` → {category}"))
     elif primary is None:
         for cjk, category in CJK_WORDS:
             if cjk in text:
                 found.append(Evidence(category, 0.8, f"description says 「{cjk}」 → {category}"))
                 break
-    if primary is None or primary.word == "manage":
-        found.extend(_listed_actions(text))
+    if weak_name and not (verb and verb[1] == "read" and VERBS[verb[0]][1]):
+        found.extend(_listed_actions(text, primary))
+    match = _unnegated(_RECOVERABLE_PHRASE, text, facts.words)
+    if match:
+        found.append(Evidence("write", 0.9, f"description: \"{match.group(0)}\": recoverable"))
     match = _unnegated(_DESTRUCTIVE_PHRASE, text, facts.words)
     if match:
         found.append(Evidence("destructive", 0.9, f"description: \"{match.group(0)}\""))
@@ -249,7 +333,10 @@ def description_evidence(facts, primary):
         match = _FINANCIAL_PHRASE.search(text, facts.words)
         if match:
             found.append(Evidence("financial", 0.85, f"description: \"{match.group(0)}\""))
-    if _HTTP_REQUEST.search(text, facts.words) and any(p.name.lower() in ("url", "endpoint", "uri") for p in facts.properties):
+    if _HTTP_REQUEST.search(text, facts.words) and (
+        any(p.name.lower() in ("url", "endpoint", "uri") for p in facts.properties)
+        or set(facts.tokens) & {"http", "request", "graphql", "api", "post", "put", "patch"}
+    ):
         found.append(Evidence("execute", 0.8, "makes arbitrary HTTP requests to a caller-chosen URL"))
     return found
 
@@ -281,6 +368,17 @@ def schema_evidence(facts, primary):
         _FILE_NOUNS & set(facts.tokens) or names & _PATH_PROPERTIES
     ):
         found.append(Evidence("destructive", 0.85, "writes a whole file by path: old content is lost (overwrite rule)"))
+    tokens = set(facts.tokens)
+    if primary is not None and primary.word == "build" and tokens & _BUILT_THINGS:
+        found.append(Evidence("execute", 0.85, "builds a project: runs its build scripts and compilers"))
+    if primary is not None and primary.word == "stop" and tokens & _RUNNING_THINGS:
+        found.append(Evidence("destructive", 0.8, "stops running work (a process, a query): it cannot be resumed"))
+    if tokens & _CONSOLE_NOUNS and (primary is None or primary.category == "write"):
+        noun = sorted(tokens & _CONSOLE_NOUNS)[0]
+        found.append(Evidence("execute", 0.85, f"sends input to a `{noun}`: runs what it is given"))
+    if (primary is not None and primary.word in _CHAIN_VERBS and _on_chain(facts, tokens, names)
+            and (primary.word not in ("create", "issue") or tokens & _CHAIN_OBJECTS)):
+        found.append(Evidence("financial", 0.85, f"`{primary.word}` on a blockchain: signs a transaction that moves value"))
     if primary is not None and primary.word in _PRODUCING_VERBS and names & _OUTPUT_PATHS:
         path = sorted(names & _OUTPUT_PATHS)[0]
         found.append(Evidence("write", 0.8, f"saves its output to a caller-chosen path in `{path}`"))
@@ -340,8 +438,12 @@ def restriction_evidence(facts, found):
 
 
 def category_evidence(facts):
+    """(the name's first verb, every piece of category evidence)."""
     primary, found = name_evidence(facts)
     found += description_evidence(facts, primary)
+    if any(e.text.endswith(": recoverable") for e in found):
+        # "Moves the message to the trash": the verb says delete, the description says undoable.
+        found = [e for e in found if not (e.category == "destructive" and "verb" in e.text)]
     found += schema_evidence(facts, primary)
     found += annotation_evidence(facts)
     found, extra = restriction_evidence(facts, found)
@@ -349,7 +451,7 @@ def category_evidence(facts):
     if extra and extra[0].category == "read":
         # A read-only query tool reads even though its verb is "execute" or "run".
         found = [e for e in found if e.category != "execute"]
-    return found
+    return primary, found
 
 
 def decide(found):
