@@ -266,3 +266,4 @@ def export_policies(directory, db_path):
         index = export(db, directory, progress=bar.update)
     hidden = sum(entry["hidden"] for entry in index)
     click.echo(f"wrote {len(index)} policies to {directory} ({hidden} tools hidden); index: {directory}/_index.json")
+from .cli_crawl import register as _register_crawl; _register_crawl(cli, crawl)  # noqa: E402  (issue 5)

@@ -2,12 +2,13 @@
 
 Tables
   sources         where manifests come from, and each source's crawl state
-  servers         one row per server, by canonical name
-  server_sources  each source's record of a server (provenance)
+  servers         one row per server, by canonical name; status active|deprecated|deleted
+  server_sources  each source's record of a server (provenance), under the source's own name for it
+  server_aliases  identity keys (registry name, package, repository) -> server: one server across sources
   tools           the current definition of every tool ever seen, with a hash of it
   tool_history    a row whenever a tool is added, its definition changes, or it disappears
   classifications category, risk, flags, confidence and evidence per (tool, hash, classifier version)
-  crawl_runs      every crawl: start, end, source, counts, errors, status
+  crawl_runs      every crawl: start, end, source, counts, pages, 304s, errors, status
 Views
   tool_catalogue  tools joined with their server and current classification, for people and queries
 
@@ -21,7 +22,7 @@ import sqlite3
 
 import sqlite_utils
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30
 
 
@@ -70,9 +71,39 @@ def _ensure_schema(db):
         return
     if version > SCHEMA_VERSION:
         raise CatalogueError(f"catalogue schema {version} is newer than this mcp-risk ({SCHEMA_VERSION}): upgrade mcp-risk")
-    # Every step is idempotent (IF NOT EXISTS), so a crash or a concurrent first open is harmless.
+    # Every step is idempotent (IF NOT EXISTS, columns added only when missing), so a crash or a
+    # concurrent first open is harmless, and a catalogue of any older version upgrades in place.
     _create(db)
+    _upgrade(db)
     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+_V2_RUN_DEFAULTS = {"pages": 0, "not_modified": 0, "servers_added": 0, "servers_status_changed": 0}
+
+
+def _upgrade(db):
+    """Bring tables made by an older mcp-risk up to this schema (version 1 -> 2)."""
+    _add_column(db, "servers", "status", str, "active")
+    _add_column(db, "servers", "source_id", int, None)  # the source whose title and description it shows
+    _add_column(db, "server_sources", "source_name", str, None)
+    for column, default in _V2_RUN_DEFAULTS.items():
+        _add_column(db, "crawl_runs", column, int, default)
+    # Until now a source's name for a server was the server's name.
+    db.execute("UPDATE server_sources SET source_name = (SELECT name FROM servers WHERE id = server_id) "
+               "WHERE source_name IS NULL")
+    db.execute("UPDATE servers SET source_id = (SELECT min(source_id) FROM server_sources WHERE server_id = servers.id) "
+               "WHERE source_id IS NULL")
+    db["server_sources"].create_index(["source_id", "source_name"], if_not_exists=True)
+
+
+def _add_column(db, table, column, kind, default):
+    if column in db[table].columns_dict:
+        return
+    try:
+        db[table].add_column(column, kind, not_null_default=default)
+    except sqlite3.OperationalError as error:  # another process added it first
+        if "duplicate column" not in str(error):
+            raise
 
 
 def _create(db):
@@ -83,13 +114,15 @@ def _create(db):
     db["sources"].create_index(["name"], unique=True, if_not_exists=True)
 
     db["servers"].create(
-        {"id": int, "name": str, "title": str, "description": str, "tools_known": int, "first_seen": str},
-        pk="id", not_null={"name", "first_seen"}, defaults={"tools_known": 0}, if_not_exists=True,
+        {"id": int, "name": str, "title": str, "description": str, "tools_known": int, "first_seen": str,
+         "status": str, "source_id": int},
+        pk="id", not_null={"name", "first_seen", "status"}, defaults={"tools_known": 0, "status": "active"},
+        if_not_exists=True,
     )
     db["servers"].create_index(["name"], unique=True, if_not_exists=True)
 
     db["server_sources"].create(
-        {"server_id": int, "source_id": int, "record": str, "first_seen": str},
+        {"server_id": int, "source_id": int, "record": str, "first_seen": str, "source_name": str},
         pk=("server_id", "source_id"),
         foreign_keys=[("server_id", "servers", "id"), ("source_id", "sources", "id")],
         not_null={"first_seen"}, if_not_exists=True,
@@ -115,12 +148,13 @@ def _create(db):
             "id": int, "source_id": int, "started_at": str, "finished_at": str, "status": str,
             "servers_seen": int, "tools_seen": int, "tools_added": int, "tools_changed": int,
             "tools_removed": int, "classified": int, "error_count": int, "errors": str,
+            "pages": int, "not_modified": int, "servers_added": int, "servers_status_changed": int,
         },
         pk="id",
         foreign_keys=[("source_id", "sources", "id")],
         not_null={"source_id", "started_at", "status"},
         defaults={"servers_seen": 0, "tools_seen": 0, "tools_added": 0, "tools_changed": 0,
-                  "tools_removed": 0, "classified": 0, "error_count": 0},
+                  "tools_removed": 0, "classified": 0, "error_count": 0, **_V2_RUN_DEFAULTS},
         if_not_exists=True,
     )
     db["crawl_runs"].create_index(["source_id"], if_not_exists=True)
@@ -146,6 +180,14 @@ def _create(db):
     )
     db["classifications"].create_index(["tool_id", "tool_hash", "classifier_version"], unique=True, if_not_exists=True)
     db["classifications"].create_index(["category"], if_not_exists=True)
+
+    db["server_aliases"].create(
+        {"kind": str, "value": str, "server_id": int, "source_id": int, "first_seen": str},
+        pk=("kind", "value"),
+        foreign_keys=[("server_id", "servers", "id"), ("source_id", "sources", "id")],
+        not_null={"server_id", "first_seen"}, if_not_exists=True,
+    )
+    db["server_aliases"].create_index(["server_id"], if_not_exists=True)
 
     if not db["tools_fts"].exists():
         db["tools"].enable_fts(["name", "title", "description"], create_triggers=True, tokenize="porter")

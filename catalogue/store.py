@@ -2,6 +2,17 @@
 
 Writes are idempotent: storing the same manifests again adds no row and changes none, because
 every tool is compared by the hash of its definition before anything is written.
+
+One server across sources: a manifest is matched to a server by the source's own name for it
+(once recorded), else by an identity key (registry name, package, repository: see
+`crawler.identity`), else by the server's name. A source never folds two of its own servers
+into one. The first source to create a server gives its name, title and description; others
+fill in what is missing. A registry source sets the server's status (active, deprecated,
+deleted): servers are marked, never dropped.
+
+Tools across sources: a tool's definition is kept from the source that stored it, unless a
+more authoritative one lists it (a live probe over a user's file over a catalogue over a list
+of bare names), so two catalogues that word a tool differently never flip it back and forth.
 """
 
 import dataclasses
@@ -11,11 +22,16 @@ from datetime import datetime, timezone
 
 import classifier
 from crawler import canonical_json, definition_hash
+from crawler.identity import identity_keys
 
 from .db import transaction
 
 _CHUNK = 250  # servers per batch of queries: keeps `IN (...)` lists well under SQLite's limits
 _MAX_ERRORS_KEPT = 1000
+_MAX_CHANGES_KEPT = 1000
+# Whose definition of a tool wins when two sources list it (bare names rank 0, other kinds 1).
+TOOL_AUTHORITY = {"live": 3, "file": 2}
+STATUS_SOURCES = ("registry",)  # kinds of source whose word on a server's status counts
 
 
 def utc_now():
@@ -34,14 +50,20 @@ class RunCounts:
     tools_changed: int = 0
     tools_removed: int = 0
     classified: int = 0
+    pages: int = 0
+    not_modified: int = 0
+    servers_added: int = 0
+    servers_status_changed: int = 0
     errors: list = field(default_factory=list)
+    changes: list = field(default_factory=list)  # (server, tool) whose definition changed
 
     def as_dict(self):
         return {
             "servers_seen": self.servers_seen, "tools_seen": self.tools_seen,
             "tools_added": self.tools_added, "tools_changed": self.tools_changed,
             "tools_removed": self.tools_removed, "classified": self.classified,
-            "error_count": len(self.errors),
+            "error_count": len(self.errors), "pages": self.pages, "not_modified": self.not_modified,
+            "servers_added": self.servers_added, "servers_status_changed": self.servers_status_changed,
         }
 
 
@@ -51,7 +73,8 @@ class CrawlRun:
         with CrawlRun(db, "snapshot", kind="snapshot", location=path) as run:
             run.store(manifests)
 
-    Each `store` call is one transaction: it lands whole or not at all.
+    Each `store` call is one transaction: it lands whole or not at all, together with the
+    source's checkpoint when one is given (so a crawl resumes exactly after the last page stored).
     """
 
     def __init__(self, db, source, *, kind, location=None, classify=None):
@@ -65,6 +88,10 @@ class CrawlRun:
         self.id = None
         self.source_id = None
         self.previous_success = None
+        self.state = {}
+        self._state_text = None
+        self.status = None
+        self.forced_status = None  # set by a caller that knows better than "errors or not"
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self):
@@ -73,7 +100,10 @@ class CrawlRun:
 
     def __exit__(self, kind, error, traceback):
         if error is None:
-            self.finish("partial" if self.counts.errors else "ok")
+            self.finish(self.forced_status or ("partial" if self.counts.errors else "ok"))
+        elif isinstance(error, KeyboardInterrupt):  # Ctrl-C, or SIGTERM from a scheduler
+            self.note_error("crawl interrupted")
+            self.finish("interrupted")
         else:
             self.note_error(f"crawl failed: {type(error).__name__}: {error}")
             self.finish("failed")
@@ -82,7 +112,7 @@ class CrawlRun:
     def start(self):
         with transaction(self.db):
             row = self.db.execute(
-                "SELECT id, kind, location, last_success_at FROM sources WHERE name = ?", [self.source]
+                "SELECT id, kind, location, last_success_at, state FROM sources WHERE name = ?", [self.source]
             ).fetchone()
             if row is None:
                 cursor = self.db.execute(
@@ -91,7 +121,8 @@ class CrawlRun:
                 )
                 self.source_id = cursor.lastrowid
             else:
-                self.source_id, kind, location, self.previous_success = row
+                self.source_id, kind, location, self.previous_success, self._state_text = row
+                self.state = _load_state(self._state_text)
                 if (kind, location) != (self.kind, self.location):
                     self.db.execute("UPDATE sources SET kind = ?, location = ? WHERE id = ?",
                                     [self.kind, self.location, self.source_id])
@@ -124,10 +155,14 @@ class CrawlRun:
         self.status = status
 
     # -- storing ---------------------------------------------------------------------------
-    def store(self, manifests, progress=None):
-        """Store manifests in one transaction. `progress(n)` is called as servers are done."""
+    def store(self, manifests, progress=None, *, state=None):
+        """Store manifests in one transaction. `progress(n)` is called as servers are done.
+
+        With `state` (the source's checkpoint after these manifests), the same transaction saves
+        it and the run's counts so far: a crawl killed after this returns resumes after it.
+        """
         manifests = _last_of_each_name(manifests)
-        before = dataclasses.replace(self.counts, errors=self.counts.errors)
+        before = dataclasses.replace(self.counts, errors=list(self.counts.errors), changes=list(self.counts.changes))
         try:
             with transaction(self.db):
                 for start in range(0, len(manifests), _CHUNK):
@@ -135,10 +170,22 @@ class CrawlRun:
                     self._store_chunk(chunk)
                     if progress:
                         progress(len(chunk))
+                if state is not None:
+                    self._checkpoint(state)
         except BaseException:
             self.counts = before  # rolled back: count nothing of it
             raise
         return self.counts
+
+    def _checkpoint(self, state):
+        text = json.dumps(state, sort_keys=True, separators=(",", ":")) if state else None
+        if text != self._state_text:
+            self.db.execute("UPDATE sources SET state = ? WHERE id = ?", [text, self.source_id])
+            self._state_text = text
+            self.state = dict(state or {})
+        counts = self.counts.as_dict()
+        self.db.execute(
+            f"UPDATE crawl_runs SET {', '.join(f'{k} = ?' for k in counts)} WHERE id = ?", [*counts.values(), self.id])
 
     def _store_chunk(self, manifests):
         now = utc_now()
@@ -149,57 +196,137 @@ class CrawlRun:
             self._store_tools(listed, server_ids, now)
 
     def _upsert_servers(self, manifests, now):
+        """Resolve every manifest to a server (found or new), update servers, records and aliases."""
         db = self.db
         names = [m.name for m in manifests]
-        known = {
-            name: (server_id, title, description, tools_known)
-            for server_id, name, title, description, tools_known in db.execute(
-                f"SELECT id, name, title, description, tools_known FROM servers WHERE name IN ({_marks(names)})", names
-            )
-        }
-        ids = {}
+        keys = {m.name: identity_keys(m.meta) for m in manifests}
+        own = dict(db.conn.execute(
+            f"SELECT source_name, server_id FROM server_sources WHERE source_id = ? AND source_name IN ({_marks(names)})",
+            [self.source_id, *names]))
+        by_kind = {}
+        for found in keys.values():
+            for kind, value in found:
+                by_kind.setdefault(kind, set()).add(value)
+        aliases = {}
+        for kind, kind_values in by_kind.items():  # by kind: the primary key (kind, value) serves it
+            values = sorted(kind_values)
+            for start in range(0, len(values), 900):
+                part = values[start : start + 900]
+                aliases.update({(kind, value): server_id for value, server_id in db.conn.execute(
+                    f"SELECT value, server_id FROM server_aliases WHERE kind = ? AND value IN ({_marks(part)})",
+                    [kind, *part])})
+        by_name = {name: server_id for server_id, name in db.conn.execute(
+            f"SELECT id, name FROM servers WHERE name IN ({_marks(names)})", names)}
+        candidates = sorted(set(own.values()) | set(aliases.values()) | set(by_name.values()))
+        servers = {}
+        claimed = {}  # server id -> this source's name for it
+        for start in range(0, len(candidates), 900):
+            part = candidates[start : start + 900]
+            for row in db.conn.execute(
+                f"SELECT id, name, title, description, tools_known, status, source_id FROM servers WHERE id IN ({_marks(part)})",
+                part,
+            ):
+                servers[row[0]] = list(row[1:])
+            claimed.update(dict(db.conn.execute(
+                f"SELECT server_id, source_name FROM server_sources WHERE source_id = ? AND server_id IN ({_marks(part)})",
+                [self.source_id, *part])))
+
+        def free(server_id, name):
+            return server_id is not None and claimed.get(server_id, name) == name
+
+        taken = set(by_name)  # server names in use, as far as this chunk needs to know
+        new_aliases, ids = [], {}
         for manifest in manifests:
-            tools_known = int(manifest.tools is not None)
-            row = known.get(manifest.name)
-            if row is None:
-                ids[manifest.name] = db.execute(
-                    "INSERT INTO servers (name, title, description, tools_known, first_seen) VALUES (?, ?, ?, ?, ?)",
-                    [manifest.name, manifest.title, manifest.description, tools_known, now],
-                ).lastrowid
-                continue
-            server_id, title, description, was_known = row
+            server_id = own.get(manifest.name)
+            if server_id is None:
+                server_id = next((aliases[key] for key in keys[manifest.name]
+                                  if free(aliases.get(key), manifest.name)), None)
+            if server_id is None and free(by_name.get(manifest.name), manifest.name):
+                server_id = by_name[manifest.name]
+            if server_id is None:
+                server_id = self._insert_server(manifest, now, taken)
+                servers[server_id] = [manifest.name, manifest.title, manifest.description,
+                                      int(manifest.tools is not None), self._status_of(manifest) or "active",
+                                      self.source_id]
+            else:
+                self._update_server(server_id, servers[server_id], manifest)
+            claimed[server_id] = manifest.name
             ids[manifest.name] = server_id
-            new = (manifest.title or title, manifest.description or description, max(tools_known, was_known))
-            if new != (title, description, was_known):
-                db.execute("UPDATE servers SET title = ?, description = ?, tools_known = ? WHERE id = ?", [*new, server_id])
+            for key in keys[manifest.name]:
+                if key not in aliases:
+                    aliases[key] = server_id
+                    new_aliases.append([*key, server_id, self.source_id, now])
+        db.conn.executemany("INSERT OR IGNORE INTO server_aliases (kind, value, server_id, source_id, first_seen) "
+                            "VALUES (?, ?, ?, ?, ?)", new_aliases)
         self._upsert_records(manifests, ids, now)
         return ids
+
+    def _status_of(self, manifest):
+        status = manifest.meta.get("status") if isinstance(manifest.meta, dict) else None
+        return status if self.kind in STATUS_SOURCES and status in ("active", "deprecated", "deleted") else None
+
+    def _insert_server(self, manifest, now, taken):
+        name, suffix = manifest.name, 1
+        # The name belongs to another server this source already records: keep them apart.
+        while name in taken or (suffix > 1 and self.db.conn.execute(
+                "SELECT 1 FROM servers WHERE name = ?", [name]).fetchone()):
+            suffix += 1
+            name = f"{manifest.name} ({self.source}{'' if suffix == 2 else f' {suffix}'})"
+        taken.add(name)
+        self.counts.servers_added += 1
+        return self.db.conn.execute(
+            "INSERT INTO servers (name, title, description, tools_known, first_seen, status, source_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [name, manifest.title, manifest.description, int(manifest.tools is not None), now,
+             self._status_of(manifest) or "active", self.source_id],
+        ).lastrowid
+
+    def _update_server(self, server_id, row, manifest):
+        _, title, description, tools_known, status, owner = row
+        if owner == self.source_id or owner is None:
+            new_title, new_description = manifest.title or title, manifest.description or description
+        else:  # another source's wording stands; fill in only what is missing
+            new_title, new_description = title or manifest.title, description or manifest.description
+        new_status = self._status_of(manifest) or status
+        new = [new_title, new_description, max(int(manifest.tools is not None), tools_known or 0), new_status,
+               owner if owner is not None else self.source_id]
+        if new != row[1:]:
+            if new_status != status:
+                self.counts.servers_status_changed += 1
+            self.db.conn.execute("UPDATE servers SET title = ?, description = ?, tools_known = ?, status = ?, "
+                                 "source_id = ? WHERE id = ?", [*new, server_id])
+            row[1:] = new
 
     def _upsert_records(self, manifests, ids, now):
         db = self.db
         server_ids = [ids[m.name] for m in manifests]
-        records = dict(db.execute(
-            f"SELECT server_id, record FROM server_sources WHERE source_id = ? AND server_id IN ({_marks(server_ids)})",
+        records = {server_id: (record, name) for server_id, record, name in db.conn.execute(
+            f"SELECT server_id, record, source_name FROM server_sources WHERE source_id = ? AND server_id IN ({_marks(server_ids)})",
             [self.source_id, *server_ids],
-        ))
+        )}
+        inserts, updates = [], []
         for manifest in manifests:
             server_id = ids[manifest.name]
             record = _json(manifest.meta) if manifest.meta else None
             if server_id not in records:
-                db.execute("INSERT INTO server_sources (server_id, source_id, record, first_seen) VALUES (?, ?, ?, ?)",
-                           [server_id, self.source_id, record, now])
-            elif records[server_id] != record:
-                db.execute("UPDATE server_sources SET record = ? WHERE server_id = ? AND source_id = ?",
-                           [record, server_id, self.source_id])
+                inserts.append([server_id, self.source_id, record, now, manifest.name])
+            elif records[server_id] != (record, manifest.name):
+                updates.append([record, manifest.name, server_id, self.source_id])
+        db.conn.executemany("INSERT INTO server_sources (server_id, source_id, record, first_seen, source_name) "
+                            "VALUES (?, ?, ?, ?, ?)", inserts)
+        db.conn.executemany("UPDATE server_sources SET record = ?, source_name = ? WHERE server_id = ? AND source_id = ?",
+                            updates)
 
     def _store_tools(self, manifests, server_ids, now):
         db = self.db
         ids = [server_ids[m.name] for m in manifests]
-        existing = {}  # server id -> {tool name: (id, hash, status, source id)}
-        for tool_id, server_id, name, tool_hash, status, source_id in db.execute(
-            f"SELECT id, server_id, name, hash, status, source_id FROM tools WHERE server_id IN ({_marks(ids)})", ids
+        existing = {}  # server id -> {tool name: (id, hash, status, source id, authority)}
+        for tool_id, server_id, name, tool_hash, status, source_id, kind, bare in db.execute(
+            "SELECT t.id, t.server_id, t.name, t.hash, t.status, t.source_id, so.kind, "
+            "t.title IS NULL AND t.description IS NULL AND t.input_schema IS NULL AND t.output_schema IS NULL "
+            f"FROM tools t LEFT JOIN sources so ON so.id = t.source_id WHERE t.server_id IN ({_marks(ids)})", ids
         ):
-            existing.setdefault(server_id, {})[name] = (tool_id, tool_hash, status, source_id)
+            existing.setdefault(server_id, {})[name] = (tool_id, tool_hash, status, source_id, _authority(kind, bare))
         classified = {
             tool_id for (tool_id,) in db.execute(
                 f"SELECT c.tool_id FROM classifications c JOIN tools t ON t.id = c.tool_id AND t.hash = c.tool_hash "
@@ -207,6 +334,11 @@ class CrawlRun:
             )
         }
         next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM tools").fetchone()[0]
+
+        def my_authority(tool):
+            bare = all(tool.get(key) is None for key in ("title", "description", "inputSchema", "outputSchema"))
+            return _authority(self.kind, bare)
+
         inserts, updates, restores, history, to_classify = [], [], [], [], []
         for manifest in manifests:
             server_id = server_ids[manifest.name]
@@ -227,20 +359,24 @@ class CrawlRun:
                     to_classify.append((tool_id, tool_hash, tool, manifest))
                     self.counts.tools_added += 1
                     continue
-                tool_id, old_hash, status, _ = known
+                tool_id, old_hash, status, owner, owner_authority = known
+                if owner != self.source_id and status == "listed" and my_authority(tool) <= owner_authority:
+                    continue  # another source's definition of it stands
                 if old_hash != tool_hash:
                     updates.append([*columns, tool_hash, self.source_id, tool_id])
                     history.append([tool_id, "changed", tool_hash, canonical_json(tool), now, self.id])
                     to_classify.append((tool_id, tool_hash, tool, manifest))
                     self.counts.tools_changed += 1
+                    if len(self.counts.changes) < _MAX_CHANGES_KEPT:
+                        self.counts.changes.append((manifest.name, tool["name"]))
                     continue
                 if status != "listed":
-                    restores.append([tool_id])
+                    restores.append([self.source_id, tool_id])
                     history.append([tool_id, "restored", tool_hash, None, now, self.id])
                 if tool_id not in classified:
                     to_classify.append((tool_id, tool_hash, tool, manifest))
             # Tools this source listed before and lists no more: kept, marked removed.
-            for name, (tool_id, tool_hash, status, source_id) in before.items():
+            for name, (tool_id, tool_hash, status, source_id, _) in before.items():
                 if name not in seen and status == "listed" and source_id == self.source_id:
                     db.execute("UPDATE tools SET status = 'removed', last_seen = ? WHERE id = ?",
                                [self.previous_success or now, tool_id])
@@ -252,7 +388,7 @@ class CrawlRun:
         db.conn.executemany(
             "UPDATE tools SET name = ?, title = ?, description = ?, input_schema = ?, output_schema = ?, "
             "annotations = ?, hash = ?, source_id = ?, status = 'listed', last_seen = NULL WHERE id = ?", updates)
-        db.conn.executemany("UPDATE tools SET status = 'listed', last_seen = NULL WHERE id = ?", restores)
+        db.conn.executemany("UPDATE tools SET status = 'listed', last_seen = NULL, source_id = ? WHERE id = ?", restores)
         db.conn.executemany(
             "INSERT INTO tool_history (tool_id, change, hash, definition, seen_at, crawl_run_id) VALUES (?, ?, ?, ?, ?, ?)",
             history)
@@ -277,6 +413,18 @@ class CrawlRun:
             "INSERT OR IGNORE INTO classifications (tool_id, tool_hash, classifier_version, category, risk, flags, "
             "confidence, evidence, classified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         self.counts.classified += len(rows)
+
+
+def _authority(kind, bare):
+    return 0 if bare else TOOL_AUTHORITY.get(kind, 1)
+
+
+def _load_state(text):
+    try:
+        state = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        return {}
+    return state if isinstance(state, dict) else {}
 
 
 def _tool_columns(tool):

@@ -1,0 +1,330 @@
+"""`mcp-risk crawl registry|docker|glama|smithery|awesome|file`, `mcp-risk crawl --config FILE` and
+`mcp-risk changes`: thin layers over `crawler` (fetch pages) and `catalogue.crawling` (store them).
+
+Heavy imports (httpx, hishel, bs4) happen inside the commands, so `mcp-risk --help` stays quick.
+"""
+
+import signal
+import sys
+
+import click
+
+from .cli import _clip, _emit, db_option, format_option, reports_errors
+
+EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILED, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
+EXIT_BY_STATUS = {"ok": EXIT_OK, "skipped": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED,
+                  "interrupted": EXIT_INTERRUPTED}
+
+GROUP_HELP = """Crawl sources of MCP servers and tool manifests into the catalogue.
+
+\b
+  mcp-risk crawl registry                  the official MCP registry (or --url another)
+  mcp-risk crawl docker | glama | smithery | awesome
+  mcp-risk crawl file tools.json ...       local files
+  mcp-risk crawl snapshot                  the bundled offline snapshot
+  mcp-risk crawl --config crawl.toml       every source a scheduled job lists
+
+Crawls are polite (per-host rate limit and concurrency, retries with backoff honouring
+Retry-After, an HTTP cache beside the catalogue so unchanged pages cost a 304), incremental
+(the registry asks only for what changed since the last complete crawl) and resumable (each
+page is stored with its checkpoint; a killed crawl resumes where it stopped). One crawl at a
+time per catalogue (a lock file beside it).
+
+\b
+Exit status:
+  0    every source crawled completely (a skipped source says why on stderr)
+  1    bad input: unreadable config or file, unusable catalogue
+  2    usage error
+  3    partial: a page, entry or limit was logged in the crawl run and the rest stored;
+       the next crawl resumes
+  4    failed: a source could not be crawled at all (unreachable, HTTP errors after retries)
+  5    locked: another crawl is writing this catalogue
+  130  interrupted (Ctrl-C, SIGTERM); the next crawl resumes where this one stopped
+"""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (systemd stopping the job, a timeout): stop like Ctrl-C, recording the run as interrupted."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
+def crawl_options(command):
+    """Politeness and limits, shared by every HTTP source."""
+    options = [
+        click.option("--rate", type=click.FloatRange(min=0), default=150, show_default=True,
+                     help="Requests per minute per host (the official registry allows 180); 0: no limit."),
+        click.option("--concurrency", type=click.IntRange(1, 64), default=4, show_default=True,
+                     help="Requests in flight per host."),
+        click.option("--timeout", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
+                     help="Seconds to connect, and to wait between bytes of a response."),
+        click.option("--attempts", type=click.IntRange(1, 20), default=5, show_default=True,
+                     help="Tries per request on timeouts, 429 and 5xx (backoff with jitter; Retry-After honoured)."),
+        click.option("--max-bytes", type=click.IntRange(min=1024), default=64 * 1024 * 1024, show_default=True,
+                     help="Largest response accepted, in bytes."),
+        click.option("--max-pages", type=click.IntRange(min=1), help="Stop after this many pages (resumable)."),
+        click.option("--max-time", type=click.FloatRange(min=0.01), help="Stop after this many seconds (resumable)."),
+        click.option("--no-cache", is_flag=True, help="Do not use the HTTP cache kept beside the catalogue."),
+        click.option("--name", "source_name", help="Name of this source in the catalogue (default: its kind, "
+                                                   "plus the host when not the default URL)."),
+        click.option("-q", "--quiet", is_flag=True, help="No progress on stderr; the summary still prints."),
+        db_option,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _http_options(db_path, *, rate, concurrency, timeout, attempts, max_bytes, no_cache):
+    from crawler.http import HttpOptions
+
+    from .crawling import cache_path
+
+    return HttpOptions(rate_per_minute=rate or None, concurrency_per_host=concurrency, read_timeout=timeout,
+                       connect_timeout=min(timeout, 10.0), attempts=attempts, max_bytes=max_bytes,
+                       cache_path=None if (no_cache or db_path == ":memory:") else cache_path(db_path))
+
+
+def _run_single(kind, options, settings):
+    """Build the source and crawl it with the command line's settings."""
+    from crawler.config import make_source
+    from crawler.pages import Limits
+
+    db_path = settings.pop("db_path")
+    quiet = settings.pop("quiet")
+    name = settings.pop("source_name")
+    limits = Limits(max_pages=settings.pop("max_pages"), max_seconds=settings.pop("max_time"))
+    http = _http_options(db_path, **settings)
+    source = make_source(kind, name=name, **options)
+    _crawl(db_path, [(source, http, limits)], quiet)
+
+
+def _crawl(db_path, entries, quiet):
+    """Crawl every (source, HttpOptions, Limits) into the catalogue under the crawl lock, then exit."""
+    from .crawling import crawl_source, worst
+    from .db import open_catalogue
+    from .lock import CrawlLocked, crawl_lock
+
+    results = []
+    progress = None if quiet or not sys.stderr.isatty() else _Progress()
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    interrupted = False
+    try:
+        with crawl_lock(db_path):
+            db = open_catalogue(db_path)
+            for source, http, limits in entries:
+                try:
+                    result = crawl_source(db, source, options=http, limits=limits, progress=progress)
+                except KeyboardInterrupt:
+                    interrupted = True
+                    if progress:
+                        progress.clear()
+                    click.echo(f"{source.name}: interrupted; the next crawl resumes where this one stopped", err=True)
+                    break
+                if progress:
+                    progress.clear()
+                results.append(result)
+                _summary(result, db_path)
+    except CrawlLocked as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_LOCKED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    status = "interrupted" if interrupted else worst([r.status for r in results])
+    code = EXIT_BY_STATUS[status]
+    if code:
+        sys.exit(code)
+
+
+class _Progress:
+    """One line on a terminal, rewritten as pages arrive: pages, servers, tools, errors."""
+
+    def __init__(self):
+        self.width = 0
+
+    def __call__(self, source, counts, page):
+        http = page.http
+        line = (f"{source.name}: page {counts.pages}, {counts.servers_seen:,} servers, {counts.tools_seen:,} tools, "
+                f"{len(counts.errors)} errors" + (f", {http.not_modified} not modified, {http.retries} retries"
+                                                  if http else ""))
+        self.width = max(self.width, len(line))
+        click.echo("\r" + line.ljust(self.width), nl=False, err=True)
+
+    def clear(self):
+        if self.width:
+            click.echo("\r" + " " * self.width + "\r", nl=False, err=True)
+            self.width = 0
+
+
+def _summary(result, db_path):
+    if result.status == "skipped":
+        click.echo(result.message, err=True)
+        return
+    c = result.counts
+    http = result.http
+    requests = f", {http.requests} requests ({http.not_modified} not modified, {http.retries} retries)" if http else ""
+    click.echo(
+        f"{result.source}: {result.status} in {result.seconds:.1f} s: {c.pages} pages{requests}; "
+        f"{c.servers_seen:,} servers ({c.servers_added:,} new, {c.servers_status_changed} status changes); "
+        f"{c.tools_seen:,} tools ({c.tools_added} added, {c.tools_changed} changed, {c.tools_removed} removed); "
+        f"{c.classified} classified; {len(c.errors)} errors -> {db_path} (crawl run {result.run_id})"
+    )
+    if result.changes:
+        click.echo(f"  {len(result.changes)} tool definitions changed (review them: `mcp-risk changes --run {result.run_id}`):")
+        for server, tool in result.changes[:20]:
+            click.echo(f"    {_clip(server, 60)} / {_clip(tool, 60)}")
+        if len(result.changes) > 20:
+            click.echo(f"    … and {len(result.changes) - 20} more")
+    for error in c.errors[:5]:
+        click.echo(f"  error: {_clip(error, 300)}", err=True)
+    if len(c.errors) > 5:
+        click.echo(f"  … and {len(c.errors) - 5} more errors, kept in crawl run {result.run_id}", err=True)
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+@click.pass_context
+def group_callback(ctx, config_path, db_path):
+    if ctx.invoked_subcommand is not None:
+        if config_path:
+            raise click.UsageError("--config runs the sources it lists: give it without a subcommand")
+        return
+    if not config_path:
+        click.echo(ctx.get_help())
+        return
+    explicit_db = ctx.get_parameter_source("db_path") not in (click.core.ParameterSource.DEFAULT, None)
+    reports_errors(_crawl_config)(config_path, db_path if explicit_db else None)
+
+
+def _crawl_config(config_path, db_path):
+    from crawler.config import load
+
+    from .crawling import cache_path
+
+    plan = load(config_path)
+    target = db_path or plan.db or "catalogue.db"
+    entries = []
+    for source, http, limits in plan.entries:
+        http.cache_path = None if target == ":memory:" else cache_path(target)
+        entries.append((source, http, limits))
+    _crawl(target, entries, quiet=False)
+
+
+@click.command("registry")
+@click.option("--url", help="Registry base URL (or its /v0.1/servers endpoint). Default: the official registry.")
+@click.option("--full", is_flag=True, help="Walk the whole registry instead of what changed since the last crawl.")
+@crawl_options
+@reports_errors
+def crawl_registry(url, full, **settings):
+    """An MCP registry (API v0.1): servers with packages and remotes.
+
+    Pages of 100 with version=latest; after a complete crawl, the next one asks only for servers
+    updated since (which brings deleted ones in: they are marked, never dropped). Tools are not in
+    a registry: the servers are stored with tools unknown, for probing.
+    """
+    _run_single("registry", {"url": url, "full": full}, settings)
+
+
+@click.command("docker")
+@click.option("--url", help="catalog.json URL. Default: Docker's MCP catalog.")
+@click.option("--no-tools-urls", is_flag=True, help="Do not fetch the tool lists that tiles only link to.")
+@crawl_options
+@reports_errors
+def crawl_docker(url, no_tools_urls, **settings):
+    """Docker's MCP catalog: servers with their tools, and the sandbox they run in
+    (network, allowed hosts, secrets, volumes) kept as risk context."""
+    _run_single("docker", {"url": url, "tools_urls": not no_tools_urls}, settings)
+
+
+@click.command("glama")
+@click.option("--url", help="API base URL. Default: https://glama.ai/api/mcp")
+@click.option("--query", help="Only servers matching this search.")
+@crawl_options
+@reports_errors
+def crawl_glama(url, query, **settings):
+    """Glama's MCP directory: servers with their tools (name, description, input schema)."""
+    _run_single("glama", {"url": url, "query": query}, settings)
+
+
+@click.command("smithery")
+@click.option("--url", help="API base URL. Default: https://registry.smithery.ai")
+@click.option("--query", help="Only servers matching this search.")
+@click.option("--no-details", is_flag=True, help="List servers only; skip the per-server request for tools.")
+@crawl_options
+@reports_errors
+def crawl_smithery(url, query, no_details, **settings):
+    """Smithery's registry: servers, then each server's tools and security scan.
+
+    Needs an API key in SMITHERY_API_KEY; without one the crawl is skipped (exit 0) and says so.
+    """
+    _run_single("smithery", {"url": url, "query": query, "details": not no_details}, settings)
+
+
+@click.command("awesome")
+@click.option("--url", help="The list, as Markdown or a rendered HTML page. Default: punkpeye/awesome-mcp-servers.")
+@crawl_options
+@reports_errors
+def crawl_awesome(url, **settings):
+    """An awesome-mcp-servers style list: a server inventory with repository URLs (tools unknown)."""
+    _run_single("awesome", {"url": url}, settings)
+
+
+@click.command("file")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
+@click.option("--server", help="Server name for tools that do not say theirs (default: the file name).")
+@crawl_options
+@reports_errors
+def crawl_file(paths, server, **settings):
+    """Local files, each recognised by its content: a tools/list result, JSON or JSON lines of
+    tools, a registry page or server.json list, a Docker catalog, a ToolHive registry.
+
+    A file that cannot be read is logged and the others are still crawled (exit 3).
+    """
+    _run_single("file", {"paths": list(paths), "server": server}, settings)
+
+
+@click.command("changes")
+@click.option("--since", help="Only changes seen at or after this time (ISO 8601, UTC).")
+@click.option("--run", "run_id", type=int, help="Only changes found by this crawl run.")
+@click.option("--server", help="Only this server (exact name).")
+@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
+@format_option
+@db_option
+@reports_errors
+def changes_command(since, run_id, server, limit, fmt, db_path):
+    """Tools whose definition changed between crawls, newest first: which fields, and how the
+    risk moved. A changed description is how a trusted tool turns malicious: review these."""
+    from .changes import changed_tools
+    from .db import open_catalogue
+
+    rows = changed_tools(open_catalogue(db_path, create=False), since=since, run_id=run_id, server=server,
+                         limit=limit)
+    for row in rows:
+        row["risk_change"] = f"{row['risk_before'] or '?'} -> {row['risk'] or '?'}"
+    if fmt == "table" and not rows:
+        click.echo("no tool definition has changed", err=True)
+        return
+    _emit(rows, fmt, ["changed_at", "server", "tool", "fields", "risk_change", "flags", "description"])
+
+
+COMMANDS = (crawl_registry, crawl_docker, crawl_glama, crawl_smithery, crawl_awesome, crawl_file)
+
+
+def register(cli, crawl):
+    """Add the crawl subcommands, `crawl --config` and `changes` to the command line."""
+    for command in COMMANDS:
+        crawl.add_command(command)
+    crawl.help = GROUP_HELP
+    crawl.short_help = "Crawl sources of MCP servers and tools into the catalogue."
+    crawl.invoke_without_command = True
+    crawl.no_args_is_help = False
+    config = click.Option(["--config", "config_path"], type=click.Path(dir_okay=False, exists=True),
+                          help="Crawl every source listed in this crawl.toml, in order (for cron or a systemd timer).")
+    db = click.Option(["--db", "db_path"], default="catalogue.db", envvar="MCP_RISK_DB", show_default=True,
+                      type=click.Path(dir_okay=False), help="Catalogue database file (or set MCP_RISK_DB); "
+                                                             "for --config, wins over the file's `db`.")
+    crawl.params[:0] = [config, db]
+    crawl.callback = group_callback
+    cli.add_command(changes_command)

@@ -1,0 +1,162 @@
+"""Lenient readers for untrusted catalogue JSON: every field optional, wrong types dropped, not fatal."""
+
+from ..identity import check_name, clean_text
+from ..manifest import ManifestError, normalize_tool
+
+TEXT_LIMIT = 2_000
+MAX_TOOLS = 2_000  # per server: more is a hostile or broken listing
+MAX_DEPTH = 64  # JSON nesting in a tool's schemas; real ones stay under 15
+
+
+def _depth(value):
+    """How deeply a JSON value nests (iteratively: a hostile value cannot blow the stack)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            node = node.values()
+        elif not isinstance(node, list):
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_DEPTH:
+            return deepest
+        stack.extend((child, level + 1) for child in node)
+    return deepest
+
+
+def text(value, limit=TEXT_LIMIT):
+    """Metadata text, cleaned of control and invisible characters and capped."""
+    return clean_text(value, limit)
+
+
+def verbatim(value):
+    """Descriptions: kept as given (hidden characters in them are evidence for the classifier)."""
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def obj(value):
+    return value if isinstance(value, dict) else {}
+
+
+def items(value):
+    return value if isinstance(value, list) else []
+
+
+def flag(value):
+    return value if isinstance(value, bool) else None
+
+
+def strings(value, limit=200):
+    return [s for s in (text(v, TEXT_LIMIT) for v in items(value)[:limit]) if s]
+
+
+def compact(mapping):
+    """The mapping without None, empty strings, lists and dicts: records stay small and stable."""
+    return {k: v for k, v in mapping.items() if v not in (None, "", [], {})}
+
+
+def server_name(value, where, errors):
+    name, why = check_name(value)
+    if why:
+        errors.append(f"{where}: skipped: {why}")
+    return name
+
+
+def tools(raw, where, errors):
+    """Normalized MCP tools from a list; a bad tool is reported and skipped, not the server."""
+    result, seen = [], set()
+    for index, entry in enumerate(items(raw)):
+        if index >= MAX_TOOLS:
+            errors.append(f"{where}: more than {MAX_TOOLS} tools; the rest skipped")
+            break
+        try:
+            tool = normalize_tool(entry, f"{where}: tools[{index}]")
+        except ManifestError as error:
+            errors.append(str(error))
+            continue
+        name, why = check_name(tool["name"])
+        if why:
+            errors.append(f"{where}: tools[{index}]: skipped: {why}")
+            continue
+        if any(_depth(tool[key]) > MAX_DEPTH for key in ("inputSchema", "outputSchema", "annotations")):
+            errors.append(f"{where}: tools[{index}]: skipped: a schema nested more than {MAX_DEPTH} levels deep")
+            continue
+        if name in seen:
+            continue
+        seen.add(name)
+        tool["name"] = name
+        # Titles and descriptions stay verbatim: hidden characters in them are evidence.
+        result.append(tool)
+    return result
+
+
+def tool_names(raw, where, errors):
+    """Tools known by name only (ToolHive lists names)."""
+    return tools([{"name": n} for n in items(raw) if isinstance(n, str)], where, errors)
+
+
+def packages(raw):
+    """server.json packages, trimmed to what identifies and describes how a server runs."""
+    result = []
+    for package in items(raw)[:50]:
+        package = obj(package)
+        transport = obj(package.get("transport"))
+        env = [compact({"name": text(v.get("name"), 200), "isSecret": flag(v.get("isSecret")),
+                        "isRequired": flag(v.get("isRequired")), "description": text(v.get("description"))})
+               for v in map(obj, items(package.get("environmentVariables"))[:100])]
+        args = [compact({"type": text(a.get("type"), 20), "name": text(a.get("name"), 200),
+                         "valueHint": text(a.get("valueHint"), 200), "value": text(a.get("value"), 500),
+                         "isSecret": flag(a.get("isSecret"))})
+                for key in ("runtimeArguments", "packageArguments")
+                for a in map(obj, items(package.get(key))[:100])]
+        entry = compact({
+            "registryType": text(package.get("registryType"), 50),
+            "identifier": text(package.get("identifier"), 500),
+            "version": text(package.get("version"), 100),
+            "runtimeHint": text(package.get("runtimeHint"), 50),
+            "transport": text(transport.get("type"), 50),
+            "url": text(transport.get("url"), 1000),
+            "environmentVariables": [e for e in env if e.get("name")],
+            "arguments": [a for a in args if a],
+        })
+        if entry.get("identifier"):
+            result.append(entry)
+    return result
+
+
+def remotes(raw):
+    result = []
+    for remote in map(obj, items(raw)[:50]):
+        entry = compact({
+            "type": text(remote.get("type") or remote.get("transport_type"), 50),
+            "url": text(remote.get("url"), 1000),
+            "headers": [compact({"name": text(h.get("name"), 200), "isSecret": flag(h.get("isSecret")),
+                                 "isRequired": flag(h.get("isRequired"))})
+                        for h in map(obj, items(remote.get("headers"))[:50]) if text(h.get("name"), 200)],
+        })
+        if entry.get("url"):
+            result.append(entry)
+    return result
+
+
+def registry_server(server, extra_meta, where, errors, source):
+    """A ServerManifest from a server.json object (registry API, ToolHive upstream, seed files)."""
+    from ..manifest import ServerManifest
+
+    server = obj(server)
+    name = server_name(server.get("name"), where, errors)
+    if name is None:
+        return None
+    repository = obj(server.get("repository"))
+    meta = compact({
+        "registry_name": name,
+        "version": text(server.get("version"), 255),
+        "repository": text(repository.get("url"), 1000),
+        "subfolder": text(repository.get("subfolder"), 500),
+        "website": text(server.get("websiteUrl"), 1000),
+        "packages": packages(server.get("packages")),
+        "remotes": remotes(server.get("remotes")),
+        **extra_meta,
+    })
+    return ServerManifest(name=name, source=source, tools=None, title=text(server.get("title"), 200),
+                          description=verbatim(server.get("description")), meta=meta)

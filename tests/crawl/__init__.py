@@ -1,0 +1,1 @@
+"""Tests of issue 5: crawling the real catalogues over HTTP (loopback servers only)."""
