@@ -8,6 +8,7 @@ import sys
 
 import click
 
+from classifier.model import ModelError
 from crawler import ManifestError
 
 from .db import CatalogueError, open_catalogue
@@ -36,7 +37,7 @@ def reports_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (ManifestError, CatalogueError) as error:
+        except (ManifestError, CatalogueError, ModelError) as error:
             raise click.ClickException(str(error)) from None
         except OSError as error:
             where = f"{error.filename}: " if getattr(error, "filename", None) else ""
@@ -226,44 +227,137 @@ def stats(fmt, db_path):
                                       "tools_changed", "tools_removed", "error_count"])
 
 
+def policy_options(command):
+    command = click.option("--overrides", type=click.Path(exists=True, dir_okay=False),
+                           help="YAML or JSON file of decisions that win over the profile.")(command)
+    command = click.option("--profile", type=click.Choice(["strict", "balanced", "permissive"]), default="balanced",
+                           show_default=True, help="balanced follows the taxonomy's table.")(command)
+    command = click.option("--format", "fmt", type=click.Choice(["policylayer", "intercept", "claude", "cedar"]),
+                           default="policylayer", show_default=True, help="Which gateway or client reads the file.")(command)
+    return command
+
+
+def _load_overrides(path):
+    from .decisions import Overrides, OverridesError
+
+    try:
+        return Overrides.load(path) if path else None
+    except OverridesError as error:
+        raise click.ClickException(str(error)) from None
+
+
 @cli.command()
 @click.argument("server")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
+@policy_options
+@click.option("--claude-server", help="The server's name in your Claude Code config (claude format); default: its catalogue name.")
 @db_option
 @reports_errors
-def policy(server, output, db_path):
-    """The recommended PolicyLayer policy.json for one server.
+def policy(server, output, fmt, profile, overrides, claude_server, db_path):
+    """The recommended policy for one server.
 
-    Reads allowed, writes rate-limited, executes rate-limited with approval recommended,
-    destructive tools hidden, financial tools denied, suspicious tools hidden; every decision
-    with its reason under `x-mcp-risk`.
+    \b
+    Profiles (suspicious tools are hidden in all of them):
+      balanced    read allow; write allow 30/min; execute allow 10/min, approval
+                  recommended; destructive hidden; financial only with approval per call
+      strict      read allow; write with approval; execute denied; destructive and
+                  financial hidden
+      permissive  read and write allow; execute 30/min; destructive and financial
+                  with approval per call
+    \b
+    Formats: policylayer (policy.json), intercept (YAML), claude (settings.json
+    permissions; reasons go to a .mcp-risk.json sidecar), cedar (ToolHive).
+    A format that cannot ask for approval denies instead. Every decision carries its
+    reason and the tool's definition hash, which `mcp-risk diff --policy` checks later.
     """
-    from .policies import dumps, server_policy, write_atomically
+    from .policies import server_policy, sidecar_name, write_atomically
 
-    text = dumps(server_policy(open_catalogue(db_path, create=False), server))
+    text, sidecar = server_policy(open_catalogue(db_path, create=False), server, fmt, profile,
+                                  _load_overrides(overrides), claude_server)
     if output:
         write_atomically(output, text)
         click.echo(f"wrote {output}", err=True)
+        if sidecar is not None:
+            write_atomically(sidecar_name(output), sidecar)
+            click.echo(f"wrote {sidecar_name(output)} (reasons and pins)", err=True)
     else:
         click.echo(text, nl=False)
 
 
 @cli.command("export-policies")
 @click.argument("directory", type=click.Path(file_okay=False))
+@policy_options
 @db_option
 @reports_errors
-def export_policies(directory, db_path):
-    """Write one policy.json per server into DIRECTORY, plus _index.json.
+def export_policies(directory, fmt, profile, overrides, db_path):
+    """Write one policy per server into DIRECTORY, plus _index.json.
 
     File names are safe whatever a server is called: plain lowercase names are kept, others are
     slugged with a short hash of the real name. Existing files of the same names are replaced.
+    See `mcp-risk policy --help` for profiles and formats.
     """
     from .policies import export_policies as export
 
+    rules = _load_overrides(overrides)
     db = open_catalogue(db_path, create=False)
     servers = db.execute("SELECT count(DISTINCT server_id) FROM tools WHERE status = 'listed'").fetchone()[0]
     with _progress(servers, "Writing policies") as bar:
-        index = export(db, directory, progress=bar.update)
-    hidden = sum(entry["hidden"] for entry in index)
-    click.echo(f"wrote {len(index)} policies to {directory} ({hidden} tools hidden); index: {directory}/_index.json")
+        index = export(db, directory, progress=bar.update, fmt=fmt, profile=profile, overrides=rules)
+    hidden = sum(entry["hide"] for entry in index)
+    click.echo(f"wrote {len(index)} {fmt} policies to {directory} ({hidden} tools hidden); index: {directory}/_index.json")
+
+
+@cli.command()
+@click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False),
+              help="A policy mcp-risk wrote (any format; for claude, its settings or .mcp-risk.json sidecar).")
+@click.option("--since", help="A crawl run id (changes made by later crawls) or an ISO time.")
+@click.option("--server", help="Only this server (with --since).")
+@click.option("--exit-code", is_flag=True, help="Exit with status 1 when anything changed, as `git diff --exit-code`.")
+@format_option
+@db_option
+@reports_errors
+def diff(policy_file, since, server, exit_code, fmt, db_path):
+    """What changed since a policy was made, or since a crawl.
+
+    With --policy: tools that are new (denied there by default), definitions that changed after the
+    policy pinned their hash, risk that went up, tools gone. With --since: what later crawls added,
+    changed or removed. A tool that changes after approval is caught here before it is trusted.
+    """
+    from . import diff as changes
+
+    if bool(policy_file) == bool(since):
+        raise click.UsageError("give exactly one of --policy FILE or --since RUN_OR_TIME")
+    db = open_catalogue(db_path, create=False)
+    if policy_file:
+        rows = changes.diff_policy(db, changes.load_pins(policy_file))
+    else:
+        if server:
+            from .queries import server_id
+
+            server_id(db, server)
+        rows = changes.diff_since(db, since, server)
+    if fmt == "table" and not rows:
+        click.echo("no changes")
+    else:
+        _emit(rows, fmt, ["server", "tool", "change", "risk_before", "risk", "category", "note"])
+    if exit_code and rows:
+        sys.exit(1)
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@db_option
+@reports_errors
+def serve(host, port, db_path):
+    """Browse the catalogue in Datasette: facets by category and risk, full-text search, and canned
+    queries (critical tools per server, servers by risk, recently changed tools). Read-only."""
+    from .serve import serve as run_server
+
+    open_catalogue(db_path, create=False).conn.close()  # a missing or broken catalogue fails here, clearly
+    click.echo(f"serving {db_path} at http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    run_server(db_path, host=host, port=port)
+
+
 from .cli_crawl import register as _register_crawl; _register_crawl(cli, crawl)  # noqa: E402  (issue 5)
+from .cli_model import evaluate, train; cli.add_command(train); cli.add_command(evaluate)  # noqa: E402

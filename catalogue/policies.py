@@ -1,94 +1,30 @@
-"""Recommended policies per server, from the taxonomy's default table, each decision with its reason.
-
-The format is PolicyLayer's hosted `policy.json`: `default: deny`, so only the tools listed under
-`tools` may be called; `hide` removes tools from the agent's view. Reasons and the definition hash of
-every decided tool go under `x-mcp-risk`, which policy engines ignore.
-"""
+"""Recommended policies per server: decisions (catalogue.decisions) rendered in a format
+(catalogue.policy_formats), written safely, one file per server."""
 
 import hashlib
 import json
 import os
 import re
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 
+from .decisions import decide
+from .policy_formats import EXTENSIONS, SIDECAR, render
 from .queries import server_tools
 
-GENERATOR = "mcp-risk"
 
-
-@dataclass(frozen=True)
-class Rule:
-    action: str  # allow | hide | deny
-    per_minute: int | None
-    says: str
-
-
-# The taxonomy's "Recommended policy per category".
-DEFAULT_RULES = {
-    "read": Rule("allow", None, "allowed"),
-    "write": Rule("allow", 30, "allowed, rate-limited to 30 calls a minute"),
-    "execute": Rule("allow", 10, "allowed, rate-limited to 10 calls a minute; human approval recommended"),
-    "destructive": Rule("hide", None, "hidden and denied; enable only by explicit approval"),
-    "financial": Rule("deny", None, "denied until a human approves each call"),
-}
-SUSPICIOUS_RULE = Rule("hide", None, "hidden: its description carries instructions to the model")
-UNCLASSIFIED_RULE = Rule("deny", None, "denied: not yet classified")
-
-
-def decide(tool):
-    """The rule for one tool (a row with category, risk, flags, evidence)."""
-    if "suspicious_instructions" in (tool.get("flags") or []):
-        return SUSPICIOUS_RULE
-    return DEFAULT_RULES.get(tool.get("category"), UNCLASSIFIED_RULE)
-
-
-def _reason(tool, rule):
-    evidence = [e for e in (tool.get("evidence") or []) if not e.startswith("against:")][:2]
-    why = f" ({'; '.join(evidence)})" if evidence else ""
-    return f"{tool.get('category') or 'unclassified'}, {tool.get('risk') or '?'} risk{why}: {rule.says}"
-
-
-def policylayer_policy(server, tools):
+def policylayer_policy(server, tools, profile="balanced", overrides=None):
     """A PolicyLayer policy.json document (a dict) for `server` and its classified tools."""
-    hide, allowed, decisions = [], {}, {}
-    for tool in sorted(tools, key=lambda t: t["tool"]):
-        rule = decide(tool)
-        name = tool["tool"]
-        if rule.action == "hide":
-            hide.append(name)
-        elif rule.action == "allow":
-            entry = {}
-            if rule.per_minute:
-                entry["limits"] = [{"counter": "calls", "window": "minute", "max": rule.per_minute, "scope": "tool"}]
-            allowed[name] = entry
-        decisions[name] = {
-            "action": rule.action,
-            "category": tool.get("category"),
-            "risk": tool.get("risk"),
-            "confidence": tool.get("confidence"),
-            "hash": tool.get("hash"),
-            "reason": _reason(tool, rule),
-        }
-    return {
-        "version": "1",
-        "description": f"Recommended policy for MCP server {server} (mcp-risk, balanced profile)",
-        "default": "deny",
-        "hide": hide,
-        "tools": allowed,
-        "x-mcp-risk": {
-            "generator": GENERATOR,
-            "server": server,
-            "classifier": sorted({t.get("classifier_version") for t in tools if t.get("classifier_version")}),
-            "decisions": decisions,
-        },
-    }
+    text, _ = render("policylayer", server, profile, decide(server, tools, profile, overrides),
+                     [t.get("classifier_version") for t in tools if t.get("classifier_version")])
+    return json.loads(text)
 
 
-def server_policy(db, server):
-    """The policy document for one server of the catalogue."""
-    return policylayer_policy(server, server_tools(db, server))
+def server_policy(db, server, fmt="policylayer", profile="balanced", overrides=None, server_as=None):
+    """(policy text, sidecar text or None) for one server of the catalogue."""
+    tools = server_tools(db, server)
+    versions = [t.get("classifier_version") for t in tools if t.get("classifier_version")]
+    return render(fmt, server, profile, decide(server, tools, profile, overrides), versions, server_as)
 
 
 def dumps(policy):
@@ -110,6 +46,12 @@ def safe_filename(server, suffix=".json"):
     return slug + suffix
 
 
+def sidecar_name(policy_file):
+    """Where the reasons and pins of a Claude Code settings file go: `github.json` -> `github.mcp-risk.json`."""
+    stem, dot, _ = str(policy_file).rpartition(".")
+    return (stem if dot else str(policy_file)) + SIDECAR
+
+
 def write_atomically(path, text):
     """Write a file whole or not at all: a crash never leaves half a policy behind."""
     path = Path(path)
@@ -124,11 +66,9 @@ def write_atomically(path, text):
         raise
 
 
-def export_policies(db, directory, progress=None):
-    """One policy file per server whose tools are known, plus `_index.json` mapping servers to files.
-
-    Returns the index entries.
-    """
+def export_policies(db, directory, progress=None, fmt="policylayer", profile="balanced", overrides=None):
+    """One policy file per server whose tools are known (plus a sidecar for Claude Code), and
+    `_index.json` mapping servers to files. Returns the index entries."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     cursor = db.execute(
@@ -137,17 +77,21 @@ def export_policies(db, directory, progress=None):
         "LEFT JOIN classifications c ON c.id = (SELECT max(id) FROM classifications "
         "WHERE tool_id = t.id AND tool_hash = t.hash) WHERE t.status = 'listed' ORDER BY s.name, t.name"
     )
+    suffix = EXTENSIONS[fmt]
     index = []
     current, tools = None, []
 
     def flush():
         if current is None:
             return
-        name = safe_filename(current)
-        policy = policylayer_policy(current, tools)
-        write_atomically(directory / name, dumps(policy))
-        index.append({"server": current, "file": name, "tools": len(tools), "hidden": len(policy["hide"]),
-                      "allowed": len(policy["tools"])})
+        name = safe_filename(current, suffix)
+        decisions = decide(current, tools, profile, overrides)
+        text, sidecar = render(fmt, current, profile, decisions, [t["classifier_version"] for t in tools if t["classifier_version"]])
+        write_atomically(directory / name, text)
+        if sidecar is not None:
+            write_atomically(directory / sidecar_name(name), sidecar)
+        counts = {action: sum(1 for d in decisions if d.action == action) for action in ("allow", "ask", "deny", "hide")}
+        index.append({"server": current, "file": name, "tools": len(tools), **counts})
         if progress:
             progress(1)
 
@@ -161,5 +105,3 @@ def export_policies(db, directory, progress=None):
     flush()
     write_atomically(directory / "_index.json", json.dumps(index, indent=2, ensure_ascii=False) + "\n")
     return index
-
-

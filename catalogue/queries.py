@@ -3,7 +3,7 @@
 import difflib
 import json
 
-from classifier import CATEGORIES, FLAGS, RISKS
+from classifier import CATEGORIES, FLAGS, RISK, RISKS, SEVERITY
 
 from .db import CatalogueError
 
@@ -29,13 +29,16 @@ def _check_choice(value, choices, what):
         raise CatalogueError(f"unknown {what} {value!r}: choose from {', '.join(choices)}")
 
 
-def search(db, text=None, *, category=None, risk=None, server=None, limit=50):
-    """Tools whose name, title or description match `text` (best match first), with filters.
+_SELECT = (
+    "SELECT s.name AS server, t.name AS tool, c.category, c.risk, c.confidence, c.flags, "
+    "t.description, c.evidence, t.id AS _id FROM tools t JOIN servers s ON s.id = t.server_id "
+    "JOIN classifications c ON c.id = (SELECT max(id) FROM classifications "
+    "WHERE tool_id = t.id AND tool_hash = t.hash)"
+)
+_BATCH = 256
 
-    Without text, every tool that passes the filters, riskiest first.
-    """
-    _check_choice(category, CATEGORIES, "category")
-    _check_choice(risk, RISKS, "risk")
+
+def _filters(category, risk, server):
     where, params = ["t.status = 'listed'"], []
     if category:
         where.append("c.category = ?")
@@ -46,26 +49,70 @@ def search(db, text=None, *, category=None, risk=None, server=None, limit=50):
     if server:
         where.append("s.name = ?")
         params.append(server)
-    select = (
-        "SELECT s.name AS server, t.name AS tool, c.category, c.risk, c.confidence, c.flags, "
-        "t.description, c.evidence FROM tools t JOIN servers s ON s.id = t.server_id "
-        "LEFT JOIN classifications c ON c.id = (SELECT max(id) FROM classifications "
-        "WHERE tool_id = t.id AND tool_hash = t.hash)"
-    )
+    return where, params
+
+
+def search(db, text=None, *, category=None, risk=None, server=None, limit=50):
+    """Tools whose name, title or description match `text` (best match first), with filters.
+
+    Without text, every tool that passes the filters, riskiest first.
+    """
+    _check_choice(category, CATEGORIES, "category")
+    _check_choice(risk, RISKS, "risk")
     if text and text.strip():
-        sql = (
-            f"{select} JOIN (SELECT rowid, rank FROM tools_fts WHERE tools_fts MATCH ?) m ON m.rowid = t.id "
-            f"WHERE {' AND '.join(where)} ORDER BY m.rank, s.name, t.name LIMIT ?"
-        )
-        params = [db.quote_fts(text), *params, limit]
-    else:
-        sql = (
-            f"{select} WHERE {' AND '.join(where)} "
-            "ORDER BY CASE c.risk WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END, "
-            "s.name, t.name LIMIT ?"
-        )
-        params = [*params, limit]
-    return _rows(db, sql, params)
+        return _search_text(db, text, category, risk, server, limit)
+    return _search_filtered(db, category, risk, server, limit)
+
+
+def _search_text(db, text, category, risk, server, limit):
+    # FTS5 ranks every match in C; the details and the filters are then read for the best
+    # candidates only, a batch at a time, until `limit` rows pass.
+    where, params = _filters(category, risk, server)
+    ranked = db.execute("SELECT rowid FROM tools_fts WHERE tools_fts MATCH ? ORDER BY rank", [db.quote_fts(text)])
+    found, batch = [], _BATCH
+    while len(found) < limit:
+        ids = [row[0] for row in ranked.fetchmany(batch)]
+        batch *= 4  # a selective filter needs many candidates: fetch more each round
+        if not ids:
+            break
+        order = {tool_id: i for i, tool_id in enumerate(ids)}
+        rows = _rows(db, f"{_SELECT} WHERE t.id IN ({', '.join('?' * len(ids))}) AND {' AND '.join(where)}",
+                     [*ids, *params])
+        found += sorted(rows, key=lambda r: order[r["_id"]])
+    return [_public(r) for r in found[:limit]]
+
+
+def _search_filtered(db, category, risk, server, limit):
+    if server:
+        # A server has few tools: read them all and sort.
+        where, params = _filters(category, risk, server)
+        order = " ".join(f"WHEN '{c}' THEN {SEVERITY[c]}" for c in CATEGORIES)
+        return [_public(r) for r in _rows(
+            db, f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY CASE c.category {order} END DESC, t.name LIMIT ?",
+            [*params, limit])]
+    # Riskiest first: one category at a time, most severe first, each read in index order.
+    categories = [category] if category else sorted(CATEGORIES, key=lambda c: -SEVERITY[c])
+    if risk:
+        categories = [c for c in categories if RISK[c] == risk]
+    found = []
+    for name in categories:
+        if len(found) >= limit:
+            break
+        # Driven from the classifications' category index, in its order, so LIMIT stops early.
+        found += _rows(
+            db,
+            "SELECT s.name AS server, t.name AS tool, c.category, c.risk, c.confidence, c.flags, t.description, "
+            "c.evidence FROM classifications c INDEXED BY idx_classifications_category "
+            "JOIN tools t ON t.id = c.tool_id AND t.hash = c.tool_hash JOIN servers s ON s.id = t.server_id "
+            "WHERE c.category = ? AND t.status = 'listed' AND c.id = (SELECT max(id) FROM classifications "
+            "WHERE tool_id = c.tool_id AND tool_hash = c.tool_hash) ORDER BY c.id LIMIT ?",
+            [name, limit - len(found)])
+    return found
+
+
+def _public(row):
+    row.pop("_id", None)
+    return row
 
 
 def server_id(db, name):

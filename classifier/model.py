@@ -67,6 +67,10 @@ def model_features(facts, found, rule_category, rule_flags, primary):
     return out
 
 
+class ModelError(ValueError):
+    """The model file cannot be used; the message names it and says how to rebuild it."""
+
+
 class LinearModel:
     """Softmax over category scores plus one logistic output per learned flag."""
 
@@ -91,8 +95,12 @@ class LinearModel:
 
     @classmethod
     def load(cls, path=None):
-        with open(path or default_path(), encoding="utf-8") as handle:
-            return cls(json.load(handle))
+        path = path or default_path()
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return cls(json.load(handle))
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise ModelError(f"{path}: not a usable classifier model ({error}); rebuild it with `mcp-risk train`") from None
 
     def raw_scores(self, features):
         get = self.weights.get

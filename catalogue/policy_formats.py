@@ -1,0 +1,278 @@
+"""Render decisions as the policy files that gateways and clients read, and check what we render.
+
+Each format expresses the four actions as closely as it can, and never more loosely:
+a format that cannot ask a human for approval denies instead.
+
+  policylayer  PolicyLayer hosted policy.json: default deny, `hide`, `tools` with `limits`
+  intercept    PolicyLayer Intercept YAML: default deny, `hide`, `tools.<name>.rules`
+  claude       Claude Code settings.json `permissions` with mcp__<server>__<tool> entries
+  cedar        ToolHive Cedar authorization config: default deny, one `permit` per allowed tool
+
+Reasons and the definition hash of every decided tool travel under `x-mcp-risk`, which the
+PolicyLayer, Intercept and ToolHive parsers ignore. Claude Code rejects unknown settings keys,
+so for it they go in a sidecar file (`<name>.mcp-risk.json`).
+"""
+
+import json
+import re
+
+GENERATOR = "mcp-risk"
+FORMATS = ("policylayer", "intercept", "claude", "cedar")
+EXTENSIONS = {"policylayer": ".json", "intercept": ".yaml", "claude": ".json", "cedar": ".json"}
+SIDECAR = ".mcp-risk.json"
+
+
+class PolicyFormatError(ValueError):
+    """A generated policy that does not follow its format's rules."""
+
+
+def pretty_json(document):
+    """JSON with one line per top-level key and per entry of a top-level object: as easy to read and
+    diff as indent=2, but written by the C encoder (indent=2 falls back to pure Python, 10x slower)."""
+    compact = json.JSONEncoder(ensure_ascii=False, separators=(", ", ": ")).encode
+    lines = []
+    for i, (key, value) in enumerate(document.items()):
+        comma = "," if i < len(document) - 1 else ""
+        if isinstance(value, dict) and value:
+            inner = [f"    {compact(k)}: {_nested(v, compact)}" for k, v in value.items()]
+            lines.append(f"  {compact(key)}: {{\n" + ",\n".join(inner) + f"\n  }}{comma}")
+        else:
+            lines.append(f"  {compact(key)}: {compact(value)}{comma}")
+    return "{\n" + "\n".join(lines) + "\n}\n"
+
+
+def _nested(value, compact):
+    if isinstance(value, dict) and value and all(isinstance(v, dict) for v in value.values()):
+        # `decisions` and the like: one line per entry, indented once more
+        inner = [f"      {compact(k)}: {compact(v)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(inner) + "\n    }"
+    return compact(value)
+
+
+def meta(server, profile, decisions, fmt, classifier_versions=()):
+    return {
+        "generator": GENERATOR,
+        "server": server,
+        "profile": profile,
+        "format": fmt,
+        "classifier": sorted(set(classifier_versions)),
+        "decisions": {d.tool: d.as_dict() for d in decisions},
+    }
+
+
+# -- PolicyLayer hosted policy.json ---------------------------------------------------------------
+def policylayer(server, profile, decisions, info):
+    tools, hide = {}, []
+    for d in decisions:
+        if d.action == "hide":
+            hide.append(d.tool)
+        elif d.action == "allow":
+            entry = {}
+            if d.per_minute:
+                entry["limits"] = [{"counter": "calls", "window": "minute", "max": d.per_minute, "scope": "tool"}]
+            tools[d.tool] = entry
+        # ask and deny: not listed, so `default: deny` denies them (the format has no approval step)
+    document = {
+        "version": "1",
+        "description": f"Recommended policy for MCP server {server} (mcp-risk, {profile} profile)",
+        "default": "deny",
+        "hide": hide,
+        "tools": tools,
+        "x-mcp-risk": info,
+    }
+    return pretty_json(document), None
+
+
+def check_policylayer(text):
+    document = _json(text)
+    _expect(document.get("version") == "1", 'version must be "1"')
+    _expect(document.get("default") in ("allow", "deny"), 'default must be "allow" or "deny"')
+    hide = document.get("hide", [])
+    _expect(isinstance(hide, list) and all(isinstance(h, str) and h for h in hide), "hide must list tool names")
+    _expect(len(hide) == len(set(hide)), "hide has duplicates")
+    tools = document.get("tools", {})
+    _expect(isinstance(tools, dict), "tools must be an object")
+    for name, entry in tools.items():
+        _expect(isinstance(entry, dict) and set(entry) <= {"require", "deny_if", "limits"}, f"tools.{name}: unknown keys")
+        for limit in entry.get("limits", []):
+            _expect(set(limit) == {"counter", "window", "max", "scope"} and isinstance(limit["max"], int)
+                    and limit["max"] > 0, f"tools.{name}: bad limit")
+    _expect(not set(hide) & set(tools), "a tool is both hidden and allowed")
+    return document
+
+
+# -- Intercept YAML -------------------------------------------------------------------------------
+def intercept(server, profile, decisions, info):
+    import yaml
+
+    tools, hide = {}, []
+    for d in decisions:
+        if d.tool == "*":
+            # Intercept reads "*" as every tool: a tool of that name cannot be addressed alone.
+            continue
+        if d.action == "hide":
+            hide.append(d.tool)
+        elif d.action == "allow":
+            rules = []
+            if d.per_minute:
+                rules.append({"name": f"rate limit ({d.category})", "rate_limit": f"{d.per_minute}/minute",
+                              "on_deny": f"Rate limit of {d.per_minute} calls a minute reached for {d.tool}."})
+            tools[d.tool] = {"rules": rules}
+        else:
+            why = "needs a human's approval of each call, which Intercept cannot ask for" if d.action == "ask" else "denied"
+            tools[d.tool] = {"rules": [{"name": f"deny ({d.category or 'unclassified'})", "action": "deny",
+                                        "on_deny": f"{d.tool} is {why}: {d.reason}"}]}
+    document = {
+        "version": "1",
+        "description": f"Recommended policy for MCP server {server} (mcp-risk, {profile} profile)",
+        "default": "deny",
+        "hide": hide,
+        "tools": tools,
+        "x-mcp-risk": info,
+    }
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120), None
+
+
+_RATE = re.compile(r"^[1-9][0-9]*/(minute|hour|day)$")
+
+
+def check_intercept(text):
+    import yaml
+
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        raise PolicyFormatError(f"not valid YAML: {error}") from None
+    _expect(isinstance(document, dict), "a policy is a mapping")
+    _expect(document.get("version") == "1", 'version must be "1"')
+    _expect(document.get("default") in ("allow", "deny"), 'default must be "allow" or "deny"')
+    hide = document.get("hide") or []
+    _expect(all(isinstance(h, str) and h for h in hide) and len(hide) == len(set(hide)), "bad hide list")
+    for name, entry in (document.get("tools") or {}).items():
+        _expect(isinstance(entry, dict) and set(entry) == {"rules"}, f"tools.{name}: expected rules")
+        for rule in entry["rules"]:
+            _expect(isinstance(rule.get("name"), str) and rule["name"], f"tools.{name}: a rule must have a name")
+            action = rule.get("action", "evaluate")
+            _expect(action in ("evaluate", "deny"), f"tools.{name}: unknown action {action}")
+            if action == "deny":
+                _expect("conditions" not in rule and "rate_limit" not in rule, f"tools.{name}: deny rules take no conditions")
+            else:
+                _expect(bool(_RATE.match(str(rule.get("rate_limit", "")))) or rule.get("conditions"),
+                        f"tools.{name}: evaluate rules need a rate_limit or conditions")
+    return document
+
+
+# -- Claude Code settings.json --------------------------------------------------------------------
+_CLAUDE_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
+CLAUDE_ENTRY = re.compile(r"^mcp__[A-Za-z0-9_-]+__[A-Za-z0-9_-]+$")
+
+
+def claude_name(part):
+    """A server or tool name as Claude Code spells it in permission rules."""
+    return _CLAUDE_UNSAFE.sub("_", part) or "_"
+
+
+def claude(server, profile, decisions, info, server_as=None):
+    prefix = f"mcp__{claude_name(server_as or server)}__"
+    permissions = {"allow": [], "ask": [], "deny": []}
+    for d in decisions:
+        entry = prefix + claude_name(d.tool)
+        if d.action == "allow":
+            # Claude Code cannot rate-limit; an approval recommendation becomes a question.
+            permissions["ask" if d.approval == "recommended" else "allow"].append(entry)
+        elif d.action == "ask":
+            permissions["ask"].append(entry)
+        else:
+            permissions["deny"].append(entry)
+    info = dict(info, claude_server=server_as or server)
+    return pretty_json({"permissions": permissions}), pretty_json(info)
+
+
+def check_claude(text):
+    document = _json(text)
+    _expect(set(document) == {"permissions"}, "settings hold only `permissions`")
+    permissions = document["permissions"]
+    _expect(set(permissions) <= {"allow", "ask", "deny"}, "permissions hold allow, ask and deny")
+    for kind, entries in permissions.items():
+        for entry in entries:
+            _expect(bool(CLAUDE_ENTRY.match(entry)), f"{kind}: {entry!r} is not an mcp__<server>__<tool> name")
+    return document
+
+
+# -- ToolHive Cedar -------------------------------------------------------------------------------
+_CEDAR_SAFE = re.compile(r'^[^"\\\x00-\x1f\x7f]+$')
+CEDAR_PERMIT = re.compile(r'^permit\(principal, action == Action::"call_tool", resource == Tool::"[^"\\\x00-\x1f\x7f]+"\);$')
+
+
+def cedar(server, profile, decisions, info):
+    policies = []
+    for d in decisions:
+        if d.action == "allow" and _CEDAR_SAFE.match(d.tool):
+            policies.append(f'permit(principal, action == Action::"call_tool", resource == Tool::"{d.tool}");')
+        # Everything else stays denied: Cedar here is default deny. Rate limits and approvals
+        # cannot be said in the policy syntax ToolHive documents, and a name with quotes or
+        # backslashes is left out rather than escaped.
+    document = {
+        "version": "1.0",
+        "type": "cedarv1",
+        "cedar": {"policies": policies, "entities_json": "[]"},
+        "x-mcp-risk": info,
+    }
+    return pretty_json(document), None
+
+
+def check_cedar(text):
+    document = _json(text)
+    _expect(document.get("version") == "1.0" and document.get("type") == "cedarv1", "version 1.0, type cedarv1")
+    cedar_block = document.get("cedar")
+    _expect(isinstance(cedar_block, dict) and cedar_block.get("entities_json") == "[]", "cedar.entities_json")
+    for policy in cedar_block.get("policies", []):
+        _expect(bool(CEDAR_PERMIT.match(policy)), f"not the documented permit form: {policy!r}")
+    return document
+
+
+RENDER = {"policylayer": policylayer, "intercept": intercept, "claude": claude, "cedar": cedar}
+CHECK = {"policylayer": check_policylayer, "intercept": check_intercept, "claude": check_claude, "cedar": check_cedar}
+
+
+def render(fmt, server, profile, decisions, classifier_versions=(), server_as=None):
+    """(policy text, sidecar text or None), checked against the format's rules before it is returned."""
+    info = meta(server, profile, decisions, fmt, classifier_versions)
+    if fmt == "claude":
+        text, sidecar = claude(server, profile, decisions, info, server_as)
+    else:
+        text, sidecar = RENDER[fmt](server, profile, decisions, info)
+    CHECK[fmt](text)
+    return text, sidecar
+
+
+def pins(text):
+    """The `x-mcp-risk` block of a policy we wrote (or of its sidecar): server, decisions with hashes."""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        import yaml
+
+        try:
+            document = yaml.safe_load(text)
+        except yaml.YAMLError:
+            document = None
+    if isinstance(document, dict) and isinstance(document.get("x-mcp-risk"), dict):
+        document = document["x-mcp-risk"]
+    if not (isinstance(document, dict) and isinstance(document.get("decisions"), dict) and document.get("server")):
+        raise PolicyFormatError("no mcp-risk pins in it (an `x-mcp-risk` block with `server` and `decisions`)")
+    return document
+
+
+def _json(text):
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise PolicyFormatError(f"not valid JSON: {error}") from None
+    _expect(isinstance(document, dict), "a policy is an object")
+    return document
+
+
+def _expect(condition, message):
+    if not condition:
+        raise PolicyFormatError(message)

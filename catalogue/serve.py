@@ -1,0 +1,112 @@
+"""The catalogue in Datasette: titles and descriptions, facets by category and risk, canned queries."""
+
+from pathlib import Path
+
+RISK_ORDER = "CASE risk WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END"
+
+CANNED_QUERIES = {
+    "critical_tools_per_server": {
+        "title": "Critical tools per server",
+        "description": "Servers by how many destructive or financial tools they expose, with the tools named.",
+        "sql": (
+            "SELECT server, count(*) AS critical_tools, "
+            "sum(category = 'destructive') AS destructive, sum(category = 'financial') AS financial, "
+            "group_concat(tool, ', ') AS tools "
+            "FROM tool_catalogue WHERE status = 'listed' AND risk = 'critical' "
+            "GROUP BY server ORDER BY critical_tools DESC, server LIMIT 1000"
+        ),
+    },
+    "servers_by_risk": {
+        "title": "Servers by risk",
+        "description": "Every server with its tools counted by risk, the riskiest first.",
+        "sql": (
+            "SELECT server, count(*) AS tools, sum(risk = 'critical') AS critical, sum(risk = 'high') AS high, "
+            "sum(risk = 'medium') AS medium, sum(risk = 'low') AS low, "
+            "round(avg(CASE risk WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END), 2) "
+            "AS mean_risk FROM tool_catalogue WHERE status = 'listed' GROUP BY server "
+            "ORDER BY critical DESC, high DESC, tools DESC LIMIT 1000"
+        ),
+    },
+    "recently_changed_tools": {
+        "title": "Recently changed tools",
+        "description": "Tools added, changed or removed by the latest crawls, newest first, with today's risk. "
+                       "A changed description is how a trusted tool turns malicious.",
+        "sql": (
+            "SELECT h.seen_at, h.change, s.name AS server, t.name AS tool, c.category, c.risk, t.description "
+            "FROM tool_history h JOIN tools t ON t.id = h.tool_id JOIN servers s ON s.id = t.server_id "
+            "LEFT JOIN classifications c ON c.id = (SELECT max(id) FROM classifications "
+            "WHERE tool_id = t.id AND tool_hash = t.hash) "
+            "WHERE h.change != 'added' OR h.seen_at > (SELECT min(seen_at) FROM tool_history) "
+            "ORDER BY h.id DESC LIMIT 500"
+        ),
+    },
+    "tools_of_a_server": {
+        "title": "Tools of a server",
+        "description": "One server's tools, riskiest first.",
+        "sql": (
+            "SELECT tool, category, risk, confidence, flags, description FROM tool_catalogue "
+            f"WHERE server = :server AND status = 'listed' ORDER BY {RISK_ORDER}, tool"
+        ),
+    },
+}
+
+
+def metadata(database_name):
+    """Datasette metadata for a catalogue served under `database_name`."""
+    return {
+        "title": "mcp-risk catalogue",
+        "description": (
+            "The tools MCP servers expose to AI agents, each classified by what a call can do "
+            "(read, write, execute, destructive, financial), with its risk, flags, confidence and evidence."
+        ),
+        "source": "mcp-risk",
+        "databases": {
+            database_name: {
+                "description": "Servers, their tools, every definition seen, and their classifications.",
+                "tables": {
+                    "tool_catalogue": {
+                        "title": "Tools with their classification",
+                        "description": "Every tool with its current classification. Facet by category and risk.",
+                        "facets": ["category", "risk", "status"],
+                        "sort_desc": "confidence",
+                        "columns": {
+                            "category": "What a call can do, the most severe that applies",
+                            "risk": "low (read), medium (write), high (execute), critical (destructive, financial)",
+                            "confidence": "How sure the classifier is (0-1, calibrated)",
+                            "flags": "open_world, sends_data_out, touches_secrets, filesystem, suspicious_instructions",
+                            "evidence": "Why: the rules that fired and the model's probability",
+                            "hash": "SHA-256 of the tool's definition: a policy pins it",
+                            "last_seen": "When a crawl last saw the tool",
+                        },
+                    },
+                    "servers": {"title": "Servers", "description": "One row per server, by canonical name."},
+                    "tools": {"title": "Tool definitions", "description": "The current definition of every tool ever seen.",
+                              "facets": ["status"]},
+                    "tool_history": {"title": "Tool history",
+                                     "description": "A row whenever a tool is added, changes or disappears.",
+                                     "facets": ["change"]},
+                    "classifications": {"title": "Classifications",
+                                        "description": "One per tool definition and classifier version.",
+                                        "facets": ["category", "risk", "classifier_version"]},
+                    "crawl_runs": {"title": "Crawl runs", "description": "Every crawl: when, what, counts, errors.",
+                                   "facets": ["status"]},
+                    "sources": {"title": "Sources", "description": "Where manifests come from."},
+                },
+                "queries": CANNED_QUERIES,
+            }
+        },
+    }
+
+
+def datasette_app(db_path):
+    """A Datasette ASGI app over the catalogue (read-only: Datasette never writes a table)."""
+    from datasette.app import Datasette
+
+    db_path = Path(db_path)
+    return Datasette([str(db_path)], metadata=metadata(db_path.stem), settings={"default_page_size": 50})
+
+
+def serve(db_path, host="127.0.0.1", port=8001):
+    import uvicorn
+
+    uvicorn.run(datasette_app(db_path).app(), host=host, port=port, log_level="warning")

@@ -1,0 +1,60 @@
+"""The notebooks run top to bottom on this machine (small inputs, same code)."""
+
+import os
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
+
+
+def execute(name, env):
+    notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+    previous = {k: os.environ.get(k) for k in env}
+    os.environ.update({k: str(v) for k, v in env.items()})
+    try:
+        NotebookClient(notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}).execute()
+    finally:
+        for key, value in previous.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return notebook
+
+
+def outputs(notebook):
+    return "\n".join(
+        str(output.get("text", "")) + str(output.get("data", {}).get("text/plain", ""))
+        for cell in notebook.cells if cell.cell_type == "code" for output in cell.outputs
+    )
+
+
+def test_the_evaluation_notebook(tmp_path):
+    from test_model import LABELS
+
+    import json
+    from collections import defaultdict
+
+    taken, keep = defaultdict(int), []
+    for line in LABELS.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        if taken[row["category"]] < 60:
+            taken[row["category"]] += 1
+            keep.append(line)
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("\n".join(keep) + "\n")
+    notebook = execute("evaluation.ipynb", {"MCP_RISK_EVAL_LABELS": labels})
+    text = outputs(notebook)
+    assert "macro-F1" in text and "rules alone" in text
+    assert "expected calibration error" in text
+    assert not any(o.get("output_type") == "error" for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+
+
+def test_the_catalogue_notebook(sliced_db):
+    notebook = execute("catalogue.ipynb", {"MCP_RISK_DB": sliced_db})
+    text = outputs(notebook)
+    assert "tools from" in text and "critical" in text
+    assert "modelcontextprotocol/server-filesystem" in text or "github/github-mcp-server" in text
+    assert not any(o.get("output_type") == "error" for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
