@@ -119,11 +119,19 @@ def crawl_snapshot(path, db_path):
 
     from .store import CrawlRun
 
+    from .cli_crawl import EXIT_LOCKED
+    from .lock import CrawlLocked, crawl_lock
+
     manifests = list(read_snapshot(path))
-    db = open_catalogue(db_path)
-    with _progress(len(manifests), "Storing servers") as bar:
-        with CrawlRun(db, "snapshot", kind="snapshot", location=path or "bundled") as run:
-            run.store(manifests, progress=bar.update)
+    try:
+        with crawl_lock(db_path):
+            db = open_catalogue(db_path)
+            with _progress(len(manifests), "Storing servers") as bar:
+                with CrawlRun(db, "snapshot", kind="snapshot", location=path or "bundled") as run:
+                    run.store(manifests, progress=bar.update)
+    except CrawlLocked as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_LOCKED)
     counts = run.counts
     click.echo(
         f"snapshot: {counts.servers_seen} servers, {counts.tools_seen} tools seen; "

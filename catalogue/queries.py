@@ -118,6 +118,11 @@ def _public(row):
 def server_id(db, name):
     """The id of the server called `name`, or a CatalogueError that suggests near names."""
     row = db.execute("SELECT id FROM servers WHERE name = ?", [name]).fetchone()
+    if row is None:
+        # A merged server keeps the name its first source gave it; the others still find it.
+        row = db.execute("SELECT server_id FROM server_sources WHERE source_name = ? "
+                         "UNION SELECT server_id FROM server_aliases WHERE value = ? LIMIT 2", [name, name]).fetchall()
+        row = row[0] if len(row) == 1 else None
     if row:
         return row[0]
     names = [n for (n,) in db.execute("SELECT name FROM servers")]

@@ -118,3 +118,23 @@ def test_a_new_classifier_version_classifies_again_without_touching_tools(snapsh
     versions = sqlite3.connect(fresh_db).execute(
         "SELECT DISTINCT classifier_version FROM tool_catalogue").fetchall()
     assert versions == [("test-newer",)]
+
+
+def test_a_snapshot_crawl_waits_for_no_one_but_refuses_a_held_lock(snapshot_slice, fresh_db):
+    from catalogue.lock import crawl_lock
+
+    with crawl_lock(fresh_db):
+        result = run("crawl", "snapshot", snapshot_slice, "--db", fresh_db)
+    assert result.exit_code == 5 and "another crawl is writing" in result.output
+    assert run("crawl", "snapshot", snapshot_slice, "--db", fresh_db).exit_code == 0
+
+
+def test_a_server_is_found_by_any_source_s_name_for_it(sliced_db, tmp_path):
+    copy = tmp_path / "copy.db"
+    db = sqlite3.connect(copy)
+    sqlite3.connect(sliced_db).backup(db)  # a whole copy, write-ahead log included
+    db.execute("UPDATE server_sources SET source_name = 'io.github.modelcontextprotocol/filesystem' "
+               "WHERE server_id = (SELECT id FROM servers WHERE name = 'modelcontextprotocol/server-filesystem')")
+    db.commit()
+    result = run("show", "io.github.modelcontextprotocol/filesystem", "--format", "json", "--db", copy)
+    assert json.loads(result.output)["name"] == "modelcontextprotocol/server-filesystem"
