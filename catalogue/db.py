@@ -5,7 +5,8 @@ Tables
   servers         one row per server, by canonical name; status active|deprecated|deleted
   server_sources  each source's record of a server (provenance), under the source's own name for it
   server_aliases  identity keys (registry name, package, repository) -> server: one server across sources
-  tools           the current definition of every tool ever seen, with a hash of it
+  tools           the current definition of every tool ever seen, with a hash of it and a
+                  pointer to its current classification (category and risk copied beside it)
   tool_history    a row whenever a tool is added, its definition changes, or it disappears
   classifications category, risk, flags, confidence and evidence per (tool, hash, classifier version)
   crawl_runs      every crawl: start, end, source, counts, pages, 304s, errors, status
@@ -22,7 +23,7 @@ import sqlite3
 
 import sqlite_utils
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30
 
 
@@ -82,7 +83,7 @@ _V2_RUN_DEFAULTS = {"pages": 0, "not_modified": 0, "servers_added": 0, "servers_
 
 
 def _upgrade(db):
-    """Bring tables made by an older mcp-risk up to this schema (version 1 -> 2)."""
+    """Bring tables made by an older mcp-risk up to this schema (versions 1 and 2 -> 3)."""
     _add_column(db, "servers", "status", str, "active")
     _add_column(db, "servers", "source_id", int, None)  # the source whose title and description it shows
     _add_column(db, "server_sources", "source_name", str, None)
@@ -94,6 +95,37 @@ def _upgrade(db):
     db.execute("UPDATE servers SET source_id = (SELECT min(source_id) FROM server_sources WHERE server_id = servers.id) "
                "WHERE source_id IS NULL")
     db["server_sources"].create_index(["source_id", "source_name"], if_not_exists=True)
+    # 2 -> 3: each tool points at its current classification, so filters and joins need no subquery.
+    for column, kind in (("classification_id", int), ("category", str), ("risk", str)):
+        _add_column(db, "tools", column, kind, None)
+    db.execute(
+        "UPDATE tools SET classification_id = (SELECT max(id) FROM classifications c "
+        "WHERE c.tool_id = tools.id AND c.tool_hash = tools.hash) WHERE classification_id IS NULL")
+    db.execute(
+        "UPDATE tools SET (category, risk) = (SELECT category, risk FROM classifications c WHERE c.id = tools.classification_id) "
+        "WHERE classification_id IS NOT NULL AND category IS NULL")
+    db["tools"].create_index(["category"], if_not_exists=True)
+    _full_text_index(db)
+
+
+FTS_COLUMNS = ("name", "title", "description", "category")
+
+
+def _full_text_index(db):
+    """Tool names, titles and descriptions, plus the category so that a search filtered by it is
+    answered inside the index. Updates re-index a row only when one of these columns changes."""
+    if not db["tools_fts"].exists() or tuple(db["tools_fts"].columns_dict) != FTS_COLUMNS:
+        for trigger in ("tools_ai", "tools_ad", "tools_au"):
+            db.execute(f"DROP TRIGGER IF EXISTS {trigger}")
+        db["tools"].enable_fts(list(FTS_COLUMNS), create_triggers=True, tokenize="porter", replace=True)
+    columns = ", ".join(FTS_COLUMNS)
+    old = ", ".join(f"old.{c}" for c in FTS_COLUMNS)
+    new = ", ".join(f"new.{c}" for c in FTS_COLUMNS)
+    db.execute("DROP TRIGGER IF EXISTS tools_au")
+    db.execute(
+        f"CREATE TRIGGER tools_au AFTER UPDATE OF {columns} ON tools BEGIN "
+        f"INSERT INTO tools_fts (tools_fts, rowid, {columns}) VALUES('delete', old.rowid, {old}); "
+        f"INSERT INTO tools_fts (rowid, {columns}) VALUES (new.rowid, {new}); END")
 
 
 def _add_column(db, table, column, kind, default):
@@ -133,6 +165,7 @@ def _create(db):
             "id": int, "server_id": int, "name": str, "title": str, "description": str,
             "input_schema": str, "output_schema": str, "annotations": str, "hash": str,
             "status": str, "source_id": int, "first_seen": str, "last_seen": str,
+            "classification_id": int, "category": str, "risk": str,
         },
         pk="id",
         foreign_keys=[("server_id", "servers", "id"), ("source_id", "sources", "id")],
@@ -189,8 +222,7 @@ def _create(db):
     )
     db["server_aliases"].create_index(["server_id"], if_not_exists=True)
 
-    if not db["tools_fts"].exists():
-        db["tools"].enable_fts(["name", "title", "description"], create_triggers=True, tokenize="porter")
+    _full_text_index(db)
 
     db.execute("DROP VIEW IF EXISTS tool_catalogue")
     db.execute(
@@ -204,8 +236,6 @@ def _create(db):
         FROM tools t
         JOIN servers s ON s.id = t.server_id
         LEFT JOIN sources src ON src.id = t.source_id
-        LEFT JOIN classifications c ON c.id = (
-            SELECT max(id) FROM classifications WHERE tool_id = t.id AND tool_hash = t.hash
-        )
+        LEFT JOIN classifications c ON c.id = t.classification_id
         """
     )

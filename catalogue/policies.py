@@ -74,8 +74,7 @@ def export_policies(db, directory, progress=None, fmt="policylayer", profile="ba
     cursor = db.execute(
         "SELECT s.name, t.name, c.category, c.risk, c.confidence, c.flags, c.evidence, t.hash, c.classifier_version "
         "FROM tools t JOIN servers s ON s.id = t.server_id "
-        "LEFT JOIN classifications c ON c.id = (SELECT max(id) FROM classifications "
-        "WHERE tool_id = t.id AND tool_hash = t.hash) WHERE t.status = 'listed' ORDER BY s.name, t.name"
+        "LEFT JOIN classifications c ON c.id = t.classification_id WHERE t.status = 'listed' ORDER BY s.name, t.name"
     )
     suffix = EXTENSIONS[fmt]
     index = []

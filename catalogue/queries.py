@@ -32,8 +32,7 @@ def _check_choice(value, choices, what):
 _SELECT = (
     "SELECT s.name AS server, t.name AS tool, c.category, c.risk, c.confidence, c.flags, "
     "t.description, c.evidence, t.id AS _id FROM tools t JOIN servers s ON s.id = t.server_id "
-    "JOIN classifications c ON c.id = (SELECT max(id) FROM classifications "
-    "WHERE tool_id = t.id AND tool_hash = t.hash)"
+    "JOIN classifications c ON c.id = t.classification_id"
 )
 _BATCH = 256
 
@@ -41,10 +40,10 @@ _BATCH = 256
 def _filters(category, risk, server):
     where, params = ["t.status = 'listed'"], []
     if category:
-        where.append("c.category = ?")
+        where.append("t.category = ?")
         params.append(category)
     if risk:
-        where.append("c.risk = ?")
+        where.append("t.risk = ?")
         params.append(risk)
     if server:
         where.append("s.name = ?")
@@ -65,10 +64,28 @@ def search(db, text=None, *, category=None, risk=None, server=None, limit=50):
 
 
 def _search_text(db, text, category, risk, server, limit):
-    # FTS5 ranks every match in C; the details and the filters are then read for the best
-    # candidates only, a batch at a time, until `limit` rows pass.
     where, params = _filters(category, risk, server)
-    ranked = db.execute("SELECT rowid FROM tools_fts WHERE tools_fts MATCH ? ORDER BY rank", [db.quote_fts(text)])
+    words = f"{{name title description}} : ({db.quote_fts(text)})"
+    if server:
+        # A server has few tools: rank only those.
+        ids = [row[0] for row in db.execute(
+            "SELECT t.id FROM tools t JOIN servers s ON s.id = t.server_id WHERE s.name = ?", [server])]
+        rank = {tool_id: i for i, (tool_id,) in enumerate(db.execute(
+            f"SELECT rowid FROM tools_fts WHERE tools_fts MATCH ? AND rowid IN ({_marks(ids)}) ORDER BY rank",
+            [words, *ids]))}
+        rows = _rows(db, f"{_SELECT} WHERE t.id IN ({_marks(list(rank))}) AND {' AND '.join(where)}",
+                     [*rank, *params])
+        return [_public(r) for r in sorted(rows, key=lambda r: rank[r["_id"]])[:limit]]
+    if category or risk:
+        # The category is indexed beside the words: FTS5 filters and ranks in one pass.
+        kept = [c for c in CATEGORIES if (not category or c == category) and (not risk or RISK[c] == risk)]
+        words += " AND category : (" + " OR ".join(f'"{c}"' for c in kept or ["none"]) + ")"
+        rows = _rows(db, f"{_SELECT} JOIN tools_fts f ON f.rowid = t.id WHERE tools_fts MATCH ? "
+                         f"AND {' AND '.join(where)} ORDER BY f.rank LIMIT ?", [words, *params, limit])
+        return [_public(r) for r in rows]
+    # FTS5 ranks every match in C; the details are then read for the best candidates only, a
+    # batch at a time, until `limit` listed tools are found.
+    ranked = db.execute("SELECT rowid FROM tools_fts WHERE tools_fts MATCH ? ORDER BY rank", [words])
     found, batch = [], _BATCH
     while len(found) < limit:
         ids = [row[0] for row in ranked.fetchmany(batch)]
@@ -98,16 +115,14 @@ def _search_filtered(db, category, risk, server, limit):
     for name in categories:
         if len(found) >= limit:
             break
-        # Driven from the classifications' category index, in its order, so LIMIT stops early.
-        found += _rows(
-            db,
-            "SELECT s.name AS server, t.name AS tool, c.category, c.risk, c.confidence, c.flags, t.description, "
-            "c.evidence FROM classifications c INDEXED BY idx_classifications_category "
-            "JOIN tools t ON t.id = c.tool_id AND t.hash = c.tool_hash JOIN servers s ON s.id = t.server_id "
-            "WHERE c.category = ? AND t.status = 'listed' AND c.id = (SELECT max(id) FROM classifications "
-            "WHERE tool_id = c.tool_id AND tool_hash = c.tool_hash) ORDER BY c.id LIMIT ?",
-            [name, limit - len(found)])
-    return found
+        # Read in the order of the category index, so LIMIT stops early.
+        found += _rows(db, f"{_SELECT} WHERE t.category = ? AND t.status = 'listed' ORDER BY t.id LIMIT ?",
+                       [name, limit - len(found)])
+    return [_public(r) for r in found]
+
+
+def _marks(values):
+    return ", ".join("?" * len(values)) or "NULL"
 
 
 def _public(row):
@@ -139,8 +154,7 @@ def server_tools(db, name, *, include_removed=False):
         db,
         "SELECT t.name AS tool, c.category, c.risk, c.confidence, c.flags, c.evidence, t.description, "
         "t.hash, t.status, c.classifier_version FROM tools t "
-        "LEFT JOIN classifications c ON c.id = (SELECT max(id) FROM classifications "
-        f"WHERE tool_id = t.id AND tool_hash = t.hash) WHERE t.server_id = ? {status} ORDER BY t.name",
+        f"LEFT JOIN classifications c ON c.id = t.classification_id WHERE t.server_id = ? {status} ORDER BY t.name",
         [sid],
     )
 

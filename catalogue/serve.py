@@ -34,8 +34,7 @@ CANNED_QUERIES = {
         "sql": (
             "SELECT h.seen_at, h.change, s.name AS server, t.name AS tool, c.category, c.risk, t.description "
             "FROM tool_history h JOIN tools t ON t.id = h.tool_id JOIN servers s ON s.id = t.server_id "
-            "LEFT JOIN classifications c ON c.id = (SELECT max(id) FROM classifications "
-            "WHERE tool_id = t.id AND tool_hash = t.hash) "
+            "LEFT JOIN classifications c ON c.id = t.classification_id "
             "WHERE h.change != 'added' OR h.seen_at > (SELECT min(seen_at) FROM tool_history) "
             "ORDER BY h.id DESC LIMIT 500"
         ),

@@ -412,6 +412,12 @@ class CrawlRun:
         self.db.conn.executemany(
             "INSERT OR IGNORE INTO classifications (tool_id, tool_hash, classifier_version, category, risk, flags, "
             "confidence, evidence, classified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        # Point each tool at its current classification (only where it moved: no needless rewrite).
+        current = "(SELECT {} FROM classifications WHERE tool_id = ?1 AND tool_hash = ?2 AND classifier_version = ?3)"
+        self.db.conn.executemany(
+            f"UPDATE tools SET (classification_id, category, risk) = {current.format('id, category, risk')} "
+            f"WHERE id = ?1 AND classification_id IS NOT {current.format('id')}",
+            [(row[0], row[1], row[2]) for row in rows])
         self.counts.classified += len(rows)
 
 

@@ -92,8 +92,15 @@ def test_a_catalogue_of_schema_1_upgrades_in_place_and_keeps_everything(tmp_path
     jsonl = tmp_path / "again.jsonl"
     jsonl.write_text('{"server": "example/other", "name": "read_file", "description": "Read a file", '
                      '"inputSchema": {"type": "object"}}\n')
-    before = fingerprint(db, ("servers", "tools", "tool_history"))
+    definitions = "SELECT id, server_id, name, title, description, input_schema, hash, status, first_seen FROM tools"
+    before = fingerprint(db, ("servers", "tool_history")), query(db, definitions)
     code, out, err = run("crawl", "snapshot", jsonl, "--db", db)
     assert code == 0, err
     assert "0 added, 0 changed, 0 removed" in out
-    assert fingerprint(db, ("servers", "tools", "tool_history")) == before
+    assert (fingerprint(db, ("servers", "tool_history")), query(db, definitions)) == before
+    # the new classifier classified the kept definition, and the tool points at that classification
+    import classifier
+
+    assert query(db, "SELECT t.category, c.classifier_version FROM tools t JOIN classifications c "
+                     "ON c.id = t.classification_id JOIN servers s ON s.id = t.server_id "
+                     "WHERE t.name = 'read_file' AND s.name = 'example/other'") == [("read", classifier.current_version())]
