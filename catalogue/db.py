@@ -19,9 +19,8 @@ crawl, `sources.last_success_at`), so re-crawling unchanged data rewrites no row
 
 import contextlib
 import os
+import re
 import sqlite3
-
-import sqlite_utils
 
 SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 30
@@ -29,6 +28,30 @@ BUSY_TIMEOUT_S = 30
 
 class CatalogueError(Exception):
     """A request the catalogue cannot satisfy (unknown server, unreadable database); says why."""
+
+
+class Catalogue:
+    """An open catalogue: its sqlite3 connection and the little that queries need besides.
+
+    sqlite-utils builds and upgrades the schema, but it imports pandas and numpy whenever they
+    are installed (half a second), so everyday commands talk to SQLite directly.
+    """
+
+    def __init__(self, conn, path):
+        self.conn = conn
+        self.path = path
+
+    def execute(self, sql, parameters=()):
+        return self.conn.execute(sql, parameters)
+
+    def close(self):
+        self.conn.close()
+
+    @staticmethod
+    def quote_fts(text):
+        """Free text as an FTS5 query of quoted words: no operator or column syntax gets through."""
+        words = re.findall(r"[^\s\"]+", text)
+        return " ".join(f'"{word}"' for word in words) or '""'
 
 
 def open_catalogue(path, *, create=True):
@@ -39,15 +62,14 @@ def open_catalogue(path, *, create=True):
     try:
         # isolation_level=None: transactions are explicit (see `transaction`), never implicit.
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-        db = sqlite_utils.Database(conn)
-        db.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA foreign_keys = ON")
         if path != ":memory:":
-            db.execute("PRAGMA journal_mode = WAL")
-        db.execute("PRAGMA synchronous = NORMAL")
-        _ensure_schema(db)
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+        _ensure_schema(conn)
     except sqlite3.DatabaseError as error:
         raise CatalogueError(f"{path}: not a usable catalogue ({error})") from None
-    return db
+    return Catalogue(conn, path)
 
 
 @contextlib.contextmanager
@@ -66,10 +88,13 @@ def transaction(db):
     db.conn.execute("COMMIT")
 
 
-def _ensure_schema(db):
-    version = db.execute("PRAGMA user_version").fetchone()[0]
+def _ensure_schema(conn):
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return
+    import sqlite_utils  # only now: see Catalogue
+
+    db = sqlite_utils.Database(conn)
     if version > SCHEMA_VERSION:
         raise CatalogueError(f"catalogue schema {version} is newer than this mcp-risk ({SCHEMA_VERSION}): upgrade mcp-risk")
     # Every step is idempotent (IF NOT EXISTS, columns added only when missing), so a crash or a
