@@ -367,5 +367,6 @@ def serve(host, port, db_path):
     run_server(db_path, host=host, port=port)
 
 
+from .cli_live import probe, scan; cli.add_command(scan); cli.add_command(probe)  # noqa: E402  (issue 4)
 from .cli_crawl import register as _register_crawl; _register_crawl(cli, crawl)  # noqa: E402  (issue 5)
 from .cli_model import evaluate, train; cli.add_command(train); cli.add_command(evaluate)  # noqa: E402

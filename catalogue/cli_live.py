@@ -1,0 +1,349 @@
+"""`mcp-risk scan` and `mcp-risk probe`: classify the servers a user actually runs.
+
+Thin layers over `crawler.live` (start or connect, list tools) and the catalogue (store, classify,
+policies). Everything a server says is untrusted: it is cleaned of control characters before it
+reaches a terminal, and secrets from configs (env values, headers) are never printed or stored.
+"""
+
+import json
+import re
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from crawler import ManifestError
+
+from .cli import _emit, db_option, reports_errors
+from .db import open_catalogue
+
+RISK_ORDER = ("low", "medium", "high", "critical")
+EXIT_RISK_FOUND = 3
+EXIT_UNSCANNED = 4
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def probe_options(command):
+    """Limits and output options that `scan` and `probe` share."""
+    options = [
+        click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
+                     help="Seconds a server has from start to its whole tool list."),
+        click.option("-j", "--concurrency", default=8, show_default=True, type=click.IntRange(1, 64),
+                     help="Servers probed at the same time."),
+        click.option("--no-network", is_flag=True,
+                     help="Start stdio servers without network access (Linux namespaces via `unshare`; npx and "
+                          "uvx then run from their cache only); an error where the platform cannot. "
+                          "Remote servers are reached by mcp-risk itself."),
+        click.option("--memory", "memory_mb", default=4096, show_default=True, type=click.IntRange(64, 1 << 20),
+                     help="Address-space limit per server process, in MiB."),
+        click.option("--cpu", "cpu_seconds", default=60, show_default=True, type=click.IntRange(1, 86400),
+                     help="CPU-time limit per server process, in seconds."),
+        click.option("--max-output", "max_output_mb", default=64, show_default=True, type=click.IntRange(1, 4096),
+                     help="MiB a server may send before it is stopped."),
+        click.option("--cache-dir", type=click.Path(file_okay=False),
+                     help="Package caches (npm, uv) shared by sandboxed servers. "
+                          "Default: mcp-risk's own under ~/.cache, never your own caches."),
+        click.option("--policy-dir", type=click.Path(file_okay=False),
+                     help="Write each scanned server's recommended policy.json here."),
+        click.option("--fail-on", type=click.Choice(RISK_ORDER),
+                     help=f"Exit {EXIT_RISK_FOUND} when a tool at or above this risk is found; "
+                          f"exit {EXIT_UNSCANNED} when none is but a server could not be scanned (its risk is unknown). For CI."),
+        click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
+                     help="table for people; json: one line per server, with its tools."),
+        db_option,
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+@click.command()
+@click.argument("configs", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--known-configs", is_flag=True,
+              help="Also read the usual config files of Claude Desktop, Claude Code, Cursor, VS Code and Windsurf.")
+@probe_options
+@reports_errors
+def scan(configs, known_configs, **options):
+    """Probe every server of MCP client configs, classify their tools, store them.
+
+    CONFIG is a Claude Desktop or Cursor config (`mcpServers`), a Claude Code `.mcp.json`, or a
+    VS Code `mcp.json` (`servers`). Each server is started (stdio: `command`, `args`, `env`) or
+    connected to (`url`, `headers`), asked for all its tools over MCP, and every tool is classified.
+    Prints a table per server; one bad server never stops the others.
+
+    Each stdio server runs contained: only PATH and the env its config names, a temporary home
+    and working directory, CPU, memory and output limits, a wall-clock timeout; all its processes
+    are killed afterwards. Servers are probed in parallel. Results go into the catalogue (source
+    `live`); env values and headers never do.
+
+    \b
+      mcp-risk scan ~/.cursor/mcp.json
+      mcp-risk scan --known-configs --fail-on critical --policy-dir policies/
+    """
+    from crawler.live import known_config_paths, read_config, unique_names
+
+    specs, locations = [], []
+    for path in configs:
+        specs += read_config(path, cwd=Path.cwd())
+        locations.append(str(path))
+    if known_configs:
+        found = known_config_paths()
+        for client, path in found:
+            specs += read_config(path, cwd=Path.cwd(), required=False)
+            locations.append(str(path))
+            click.echo(f"reading {client} config {path}", err=True)
+        if not found and not configs:
+            raise ManifestError("no MCP client config found in the usual places; name a CONFIG file")
+    elif not configs:
+        raise click.UsageError("name CONFIG files, or pass --known-configs")
+    specs = unique_names(specs)
+    if not specs:
+        click.echo("no servers in " + ", ".join(locations), err=True)
+        return
+    _run(specs, ", ".join(locations), allow_exec=False, **options)
+
+
+@click.command()
+@click.argument("command", nargs=-1, type=click.UNPROCESSED)
+@click.option("--url", help="A remote server: Streamable HTTP, falling back to legacy SSE.")
+@click.option("--transport", type=click.Choice(["http", "sse"]), help="Only this transport for --url.")
+@click.option("-H", "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="HTTP header for --url (repeatable).")
+@click.option("-e", "--env", "env", multiple=True, metavar="NAME=VALUE",
+              help="Environment variable for the server (repeatable); nothing else of yours is passed.")
+@click.option("--name", help="Name in the catalogue (default: the package or script in COMMAND, or the URL's host).")
+@click.option("--server-json", type=click.Path(dir_okay=False),
+              help="A registry server.json: run its npm (npx) or PyPI (uvx) package, or connect to its remote.")
+@click.option("--from-catalogue", "catalogue_name", metavar="NAME",
+              help="A server crawled from a registry into the catalogue: probe it as its record says.")
+@click.option("--allow-exec", is_flag=True,
+              help="Allow running what registry data says to run (--server-json, --from-catalogue). Never the default.")
+@probe_options
+@reports_errors
+def probe(command, url, transport, headers, env, name, server_json, catalogue_name, allow_exec, **options):
+    """Probe one server: classify its tools, store them. Exit 1 when it cannot be probed.
+
+    \b
+      mcp-risk probe -- npx -y @modelcontextprotocol/server-memory
+      mcp-risk probe --url https://example.com/mcp -H 'Authorization: Bearer …'
+      mcp-risk probe --server-json server.json --allow-exec
+
+    Put COMMAND after `--` so its own options are not read as ours. The server runs contained,
+    as in `mcp-risk scan`.
+    """
+    from crawler.live import spec_from_entry, specs_from_server_json
+
+    given = [bool(command), bool(url), bool(server_json), bool(catalogue_name)]
+    if sum(given) != 1:
+        raise click.UsageError("give one of: COMMAND (after --), --url, --server-json, --from-catalogue")
+    if not url and (headers or transport):
+        raise click.UsageError("--header and --transport go with --url")
+    if not command and env:
+        raise click.UsageError("--env goes with a COMMAND")
+    if server_json or catalogue_name:
+        if server_json:
+            from crawler.live.configs import parse_json
+
+            try:
+                text = Path(server_json).read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as error:
+                raise ManifestError(f"{server_json}: cannot read ({error})") from None
+            document, where = parse_json(text, server_json), server_json
+        else:
+            document, where = _registry_record(options["db_path"], catalogue_name), f"catalogue record of {catalogue_name}"
+        spec = specs_from_server_json(document, where)[0]
+        if name:
+            spec.name = name
+        if not allow_exec:
+            from crawler.live.probe import refusal
+
+            raise ManifestError(f"{spec.name} {refusal(spec)}")
+        _exit_if_failed(_run([spec], where, allow_exec=True, **options))
+        return
+    entry = {"env": _pairs(env, "=", "--env")}
+    if url:
+        entry.update(url=url, headers=_pairs(headers, ":", "--header"))
+        if transport:
+            entry["type"] = transport
+    else:
+        entry.update(command=command[0], args=list(command[1:]))
+    spec = spec_from_entry(name or _default_name(command, url), entry, origin="command line", base_dir=Path.cwd())
+    if spec.problem:
+        raise ManifestError(spec.problem.replace("command line: ", "", 1))
+    _exit_if_failed(_run([spec], "command line", allow_exec=False, **options))
+
+
+def _exit_if_failed(results):
+    # One server asked for and not probed: the command failed (its error is printed above).
+    if not results[0].ok:
+        sys.exit(1)
+
+
+# -- the shared run ---------------------------------------------------------------------------
+
+def _run(specs, location, *, allow_exec, timeout, concurrency, no_network, memory_mb, cpu_seconds,
+         max_output_mb, cache_dir, policy_dir, fail_on, fmt, db_path):
+    from crawler.live import Limits, probe_servers
+
+    from .store import CrawlRun
+
+    limits = Limits(timeout=timeout, cpu_seconds=cpu_seconds, memory_bytes=memory_mb << 20,
+                    max_output_bytes=max_output_mb << 20, no_network=no_network)
+    started = time.perf_counter()
+    click.echo(f"probing {len(specs)} server{'s' if len(specs) != 1 else ''}…", err=True)
+    results = probe_servers(specs, limits, concurrency=concurrency, allow_exec=allow_exec,
+                            cache_dir=Path(cache_dir) if cache_dir else None, progress=_progress)
+    db = open_catalogue(db_path)
+    with CrawlRun(db, "live", kind="live", location=location) as run:
+        run.store([r.manifest() for r in results])
+        for result in results:
+            if not result.ok:
+                run.note_error(f"{result.name}: {result.error}")
+    classified = {r.name: _classified(db, r) for r in results if r.ok}
+    if policy_dir:
+        _write_policies(policy_dir, classified)
+    for result in results:
+        _show(result, classified.get(result.name), fmt)
+    _summary(results, classified, time.perf_counter() - started, db_path)
+    _gate(fail_on, results, classified)
+    return results
+
+
+def _progress(result):
+    if result.ok:
+        click.echo(f"  ok    {_clean(result.name)}: {len(result.tools)} tools in {result.seconds:.2f} s", err=True)
+    else:
+        click.echo(f"  FAIL  {_clean(result.name)}: {_clean(result.error)}", err=True)
+
+
+def _classified(db, result):
+    """This probe's tools as the catalogue classified them, riskiest first."""
+    from .queries import server_tools
+
+    names = {t["name"] for t in result.tools}
+    rows = [row for row in server_tools(db, result.name) if row["tool"] in names]
+    rank = {risk: i for i, risk in enumerate(RISK_ORDER)}
+    rows.sort(key=lambda row: (-rank.get(row["risk"], -1), row["tool"]))
+    return rows
+
+
+def _write_policies(directory, classified):
+    from .policies import dumps, policylayer_policy, safe_filename, write_atomically
+
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    for server, rows in classified.items():
+        write_atomically(folder / safe_filename(server), dumps(policylayer_policy(server, rows)))
+    click.echo(f"wrote {len(classified)} polic{'y' if len(classified) == 1 else 'ies'} to {directory}", err=True)
+
+
+def _show(result, rows, fmt):
+    if fmt == "json":
+        out = {"server": result.name, "ok": result.ok, "error": result.error, "transport": result.transport,
+               "protocol_version": result.protocol_version, "server_info": result.server_info,
+               "instructions": result.instructions, "seconds": round(result.seconds, 3),
+               "warnings": result.warnings,
+               "tools": [{k: row[k] for k in ("tool", "category", "risk", "confidence", "flags", "evidence")}
+                         for row in rows or []]}
+        click.echo(json.dumps(out, ensure_ascii=False))
+        return
+    if not result.ok:
+        click.echo(f"\n== {_clean(result.name)}  FAILED: {_clean(result.error)}")
+        return
+    info = result.server_info or {}
+    who = " ".join(_clean(info.get(k, "")) for k in ("name", "version")).strip() or "unnamed server"
+    click.echo(f"\n== {_clean(result.name)}  ({result.transport} · {who} · protocol {result.protocol_version} · "
+               f"{len(rows)} tools · {result.seconds:.2f} s)")
+    for warning in result.warnings:
+        click.echo(f"   note: {_clean(warning)}")
+    if rows:
+        table = [{"tool": _clean(row["tool"]), "category": row["category"], "risk": row["risk"],
+                  "confidence": row["confidence"], "evidence": _clean(_top_evidence(row))} for row in rows]
+        _emit(table, "table", ["tool", "category", "risk", "confidence", "evidence"])
+
+
+def _top_evidence(row):
+    evidence = [e for e in row.get("evidence") or [] if not e.startswith("against:")]
+    return evidence[0] if evidence else ""
+
+
+def _summary(results, classified, seconds, db_path):
+    failed = sum(not r.ok for r in results)
+    risks = {risk: 0 for risk in reversed(RISK_ORDER)}
+    for rows in classified.values():
+        for row in rows:
+            if row["risk"] in risks:
+                risks[row["risk"]] += 1
+    counts = ", ".join(f"{n} {risk}" for risk, n in risks.items() if n) or "none"
+    click.echo(f"\n{len(results)} server{'s' if len(results) != 1 else ''}: {len(results) - failed} ok, {failed} failed; "
+               f"{sum(risks.values())} tools ({counts}) in {seconds:.2f} s -> {db_path}", err=True)
+
+
+def _gate(fail_on, results, classified):
+    if not fail_on:
+        return
+    threshold = RISK_ORDER.index(fail_on)
+    hits = [f"{server}/{row['tool']}" for server, rows in classified.items() for row in rows
+            if row["risk"] in RISK_ORDER and RISK_ORDER.index(row["risk"]) >= threshold]
+    if hits:
+        shown = ", ".join(_clean(h) for h in hits[:5]) + (" …" if len(hits) > 5 else "")
+        click.echo(f"fail-on {fail_on}: {len(hits)} tool(s) at or above {fail_on}: {shown}", err=True)
+        sys.exit(EXIT_RISK_FOUND)
+    unscanned = [r.name for r in results if not r.ok]
+    if unscanned:
+        click.echo(f"fail-on {fail_on}: not scanned, risk unknown: {', '.join(_clean(n) for n in unscanned)}", err=True)
+        sys.exit(EXIT_UNSCANNED)
+
+
+# -- small helpers ----------------------------------------------------------------------------
+
+def _clean(text):
+    """Server text made safe for a terminal: no escape sequences, no invisible reordering."""
+    return _CONTROL.sub(" ", str(text or ""))
+
+
+def _pairs(items, separator, option):
+    out = {}
+    for item in items:
+        key, sep, value = item.partition(separator)
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{item!r} is not NAME{separator}VALUE", param_hint=option)
+        out[key.strip()] = value.strip() if separator == ":" else value
+    return out
+
+
+_LAUNCHERS = {"npx", "uvx", "uv", "pipx", "node", "deno", "bun", "bunx", "run", "tool", "exec", "docker", "-m"}
+
+
+def _default_name(command, url):
+    """What the user would call this server: the package or script a launcher runs, or the URL's host."""
+    if url:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        return (parts.hostname or url) + (parts.path.rstrip("/") if parts.path not in ("", "/", "/mcp", "/sse") else "")
+    for word in command:
+        base = Path(word).name
+        if word.startswith("-") or base in _LAUNCHERS or re.fullmatch(r"python[0-9.]*", base):
+            continue
+        return re.sub(r"(@[\w.+-]+|==[\w.+-]+)$", "", word) if word.startswith("@") or "==" in word else base
+    return Path(command[0]).name
+
+
+def _registry_record(db_path, name):
+    """The server.json that a registry crawl stored for `name`."""
+    from crawler.live.registry import server_json_of
+
+    from .queries import server_id
+
+    db = open_catalogue(db_path, create=False)
+    sid = server_id(db, name)
+    for (record,) in db.execute("SELECT record FROM server_sources WHERE server_id = ? AND record IS NOT NULL", [sid]):
+        try:
+            value = json.loads(record)
+        except ValueError:
+            continue
+        for candidate in (value, value.get("server_json") if isinstance(value, dict) else None):
+            if server_json_of(candidate) is not None:
+                return candidate
+    raise ManifestError(f"{name}: the catalogue has no registry record with packages or remotes for it")

@@ -1,0 +1,369 @@
+"""Talk MCP to one server with the official `mcp` SDK and list all its tools.
+
+stdio servers run in a `ServerProcess` sandbox and speak through a small transport of ours (the SDK's
+own stdio client starts processes its way: no limits, no byte cap). Remote servers: Streamable HTTP,
+then legacy SSE when no transport is given. The SDK negotiates the protocol: `server/discover` for the
+stateless 2026-07-28 revision, the `initialize` handshake (2024-11-05 to 2025-11-25) otherwise.
+`tools/list` is followed through every `nextCursor`, bounded in pages and tools.
+
+The SDK is imported on first use, not with this module: it costs most of a second, which a scan spends
+while its servers are starting (see `load_sdk`).
+"""
+
+import time
+from contextlib import asynccontextmanager
+from importlib.metadata import PackageNotFoundError, version
+
+import anyio
+
+from ..manifest import ManifestError, normalize_tool
+from .result import ProbeResult
+from .sandbox import ServerProcess
+
+
+class ProbeFailure(Exception):
+    """A server misbehaved in a way we name ourselves (a cursor loop, too many tools)."""
+
+
+def load_sdk():
+    """Import the parts of the `mcp` SDK a probe uses (slow: call it while servers start)."""
+    import mcp.client  # noqa: F401
+    import mcp.client.sse  # noqa: F401
+    import mcp.client.streamable_http  # noqa: F401
+
+
+def _client_info():
+    from mcp_types import Implementation
+
+    try:
+        ours = version("mcp-risk")
+    except PackageNotFoundError:
+        ours = "0"
+    return Implementation(name="mcp-risk", version=ours)
+
+
+async def probe(spec, limits, *, cache_dir=None, sdk_ready=None):
+    """Probe one server: a ProbeResult with its tools, or with an error. Never raises for the server's
+    faults; cancellation (Ctrl-C) still propagates, after the server is stopped."""
+    result = ProbeResult(spec=spec)
+    if spec.problem:
+        result.error = spec.problem
+        return result
+    started = time.perf_counter()
+    stage = _Stage()
+    server = None
+    try:
+        with anyio.fail_after(limits.timeout):
+            if spec.remote:
+                await _wait(sdk_ready)
+                await _probe_remote(spec, limits, result, stage)
+            else:
+                server = ServerProcess(spec.command, spec.args, spec.env, limits, cache_dir=cache_dir)
+                stage.now = "starting"
+                await server.start()
+                await _wait(sdk_ready)
+                async with _process_transport(server, result) as streams:
+                    await _session(streams, "stdio", limits, result, stage)
+        result.seconds = time.perf_counter() - started
+    except Exception as error:  # one bad server becomes one error, whatever it did
+        timed_out = isinstance(error, TimeoutError) or isinstance(_leaf(error), TimeoutError)
+        if server is not None and server.process is not None and not timed_out and not server.failure:
+            with anyio.move_on_after(0.5):  # its exit status explains more than a closed pipe
+                while server.process.returncode is None:
+                    await anyio.sleep(0.02)
+        result.error = _explain(error, spec, limits, stage, server)
+        result.tools = None
+    finally:
+        if server is not None:
+            with anyio.CancelScope(shield=True):
+                await server.stop()
+    return result
+
+
+async def _wait(event):
+    if event is not None:
+        await event.wait()
+
+
+class _Stage:
+    """Where a probe is, for error messages: starting, handshake, tools/list page N."""
+
+    now = "connecting"
+
+
+# -- stdio ------------------------------------------------------------------------------------
+
+@asynccontextmanager
+async def _process_transport(server, result):
+    """The SDK's (read, write) streams over a sandboxed process's pipes, newline-delimited JSON-RPC.
+
+    Lines that are not JSON-RPC (banners, logs printed to stdout) are skipped and counted; every byte
+    counts against the server's budget, and a line can never outgrow it.
+    """
+    from mcp.shared.message import SessionMessage
+    from mcp_types import jsonrpc_message_adapter
+
+    process = server.process
+    read_in, read_out = anyio.create_memory_object_stream(0)
+    write_in, write_out = anyio.create_memory_object_stream(0)
+    noise = 0
+
+    async def reader():
+        nonlocal noise
+        buffer, scanned = bytearray(), 0
+        async with read_in:
+            while chunk := await process.stdout.read(1 << 16):
+                if not server.count_output(len(chunk)):
+                    return
+                buffer += chunk
+                while (end := buffer.find(b"\n", scanned)) >= 0:
+                    line = bytes(buffer[:end]).strip()
+                    del buffer[: end + 1]
+                    scanned = 0
+                    if not line:
+                        continue
+                    try:
+                        message = jsonrpc_message_adapter.validate_json(line, by_name=False)
+                    except ValueError:
+                        noise += 1
+                        continue
+                    await read_in.send(SessionMessage(message))
+                scanned = len(buffer)
+
+    async def writer():
+        async with write_out:
+            async for message in write_out:
+                data = message.message.model_dump_json(by_alias=True, exclude_unset=True).encode() + b"\n"
+                try:
+                    process.stdin.write(data)
+                    await process.stdin.drain()
+                except (OSError, RuntimeError):
+                    return  # the server is gone; the reader sees its stdout end
+
+    async def watch_exit():
+        # A server that exits while a child of it holds its stdout open would never show EOF.
+        while process.returncode is None:
+            await anyio.sleep(0.05)
+        await anyio.sleep(0.3)  # what it wrote before exiting still arrives
+        await read_in.aclose()
+
+    try:
+        async with anyio.create_task_group() as group:
+            group.start_soon(reader)
+            group.start_soon(writer)
+            group.start_soon(watch_exit)
+            try:
+                yield read_out, write_in
+            finally:
+                group.cancel_scope.cancel()
+    finally:
+        if noise:
+            result.warnings.append(f"skipped {noise} line(s) on stdout that were not JSON-RPC")
+
+
+# -- remote -----------------------------------------------------------------------------------
+
+async def _probe_remote(spec, limits, result, stage):
+    from mcp.client.sse import sse_client
+    from mcp.client.streamable_http import streamable_http_client
+
+    budget = _ByteBudget(limits.max_output_bytes)
+    kinds = [spec.transport] if spec.transport else ["http", "sse"]
+    failures = []
+    for kind in kinds:
+        try:
+            if kind == "http":
+                async with _http_client(spec.headers, limits, budget) as http:
+                    async with streamable_http_client(spec.url, http_client=http) as streams:
+                        await _session(streams, "streamable-http", limits, result, stage)
+            else:
+                def factory(headers=None, timeout=None, auth=None):
+                    return _new_http_client(headers, timeout, auth, budget)
+
+                async with sse_client(spec.url, headers=spec.headers or None, timeout=limits.timeout,
+                                      sse_read_timeout=limits.timeout, httpx_client_factory=factory) as streams:
+                    await _session(streams, "sse", limits, result, stage)
+            return
+        except Exception as error:
+            if budget.failure or stage.now.startswith("tools/list") or len(kinds) == 1:
+                raise _with_budget(error, budget)
+            failures.append(f"{'Streamable HTTP' if kind == 'http' else 'SSE'}: {_leaf_message(error)}")
+            stage.now = "connecting"
+    raise ProbeFailure("; ".join(failures))
+
+
+class _ByteBudget:
+    def __init__(self, cap):
+        self.cap, self.used, self.failure = cap, 0, None
+
+    def take(self, size):
+        self.used += size
+        if self.used > self.cap and self.failure is None:
+            self.failure = f"sent more than {self.cap:,} bytes; stopped"
+        return self.failure is None
+
+
+def _with_budget(error, budget):
+    return ProbeFailure(budget.failure) if budget.failure else error
+
+
+@asynccontextmanager
+async def _http_client(headers, limits, budget):
+    client = _new_http_client(headers, None, None, budget, limits.timeout)
+    async with client:
+        yield client
+
+
+def _new_http_client(headers, timeout, auth, budget, seconds=30.0):
+    import httpx2
+
+    class CappedStream(httpx2.AsyncByteStream):
+        def __init__(self, inner):
+            self.inner = inner
+
+        async def __aiter__(self):
+            async for chunk in self.inner:
+                if not budget.take(len(chunk)):
+                    raise httpx2.ReadError(budget.failure)
+                yield chunk
+
+        async def aclose(self):
+            await self.inner.aclose()
+
+    class CappedTransport(httpx2.AsyncBaseTransport):
+        def __init__(self):
+            self.inner = httpx2.AsyncHTTPTransport()
+
+        async def handle_async_request(self, request):
+            response = await self.inner.handle_async_request(request)
+            response.stream = CappedStream(response.stream)
+            return response
+
+        async def aclose(self):
+            await self.inner.aclose()
+
+    return httpx2.AsyncClient(headers=headers, timeout=timeout or httpx2.Timeout(seconds), auth=auth,
+                              transport=CappedTransport())
+
+
+# -- the session --------------------------------------------------------------------------------
+
+async def _session(streams, transport, limits, result, stage):
+    """Negotiate, record who the server is, list every page of tools."""
+    from mcp.client import Client
+
+    stage.now = "handshake"
+    async with Client(_Ready(streams), cache=None, client_info=_client_info()) as client:
+        result.transport = transport
+        result.protocol_version = client.protocol_version
+        info = client.server_info
+        if info is not None:
+            result.server_info = {k: v for k, v in {"name": info.name, "version": info.version,
+                                                    "title": getattr(info, "title", None)}.items() if v}
+        result.instructions = client.instructions
+        tools, cursor, seen = [], None, set()
+        for page in range(1, limits.max_pages + 1):
+            stage.now = f"tools/list page {page}"
+            listed = await client.list_tools(cursor=cursor)
+            tools.extend(listed.tools)
+            if len(tools) > limits.max_tools:
+                raise ProbeFailure(f"listed more than {limits.max_tools:,} tools; stopped")
+            cursor = listed.next_cursor
+            if not cursor:
+                break
+            if cursor in seen:
+                raise ProbeFailure(f"tools/list page {page} repeats an earlier cursor: the listing never ends")
+            seen.add(cursor)
+        else:
+            raise ProbeFailure(f"tools/list still had more after {limits.max_pages:,} pages; stopped")
+    result.tools = _normalized(tools, result)
+
+
+def _normalized(tools, result):
+    out, names = [], set()
+    for index, tool in enumerate(tools):
+        data = tool.model_dump(mode="json", by_alias=True, exclude_none=True)
+        try:
+            normalized = normalize_tool(data, f"tools[{index}]")
+        except ManifestError as error:
+            result.warnings.append(f"dropped a tool: {error}")
+            continue
+        if normalized["name"] in names:
+            result.warnings.append(f"tool {normalized['name']!r} listed twice; the first kept")
+            continue
+        names.add(normalized["name"])
+        out.append(normalized)
+    return out
+
+
+class _Ready:
+    """Streams that already exist, in the shape of an SDK Transport (an async context manager)."""
+
+    def __init__(self, streams):
+        self.streams = streams
+
+    async def __aenter__(self):
+        return self.streams
+
+    async def __aexit__(self, *exc):
+        return False
+
+
+# -- errors -------------------------------------------------------------------------------------
+
+def _explain(error, spec, limits, stage, server):
+    """One line that says what went wrong with this server, in words a user can act on."""
+    leaf = _leaf(error)
+    if server is not None and server.failure:
+        return server.failure
+    if isinstance(leaf, TimeoutError) or isinstance(error, TimeoutError):
+        waiting = {"starting": "to start", "handshake": "to answer the handshake"}.get(stage.now, f"during {stage.now}")
+        return f"no answer within {limits.timeout:g} s (waited {waiting})" + _stderr_hint(server)
+    if isinstance(leaf, FileNotFoundError) and stage.now == "starting":
+        return f"cannot start: command not found: {spec.command}"
+    if isinstance(leaf, PermissionError) and stage.now == "starting":
+        return f"cannot start {spec.command}: permission denied"
+    if isinstance(leaf, ManifestError):
+        return str(leaf)
+    process = server.process if server is not None else None
+    if process is not None and process.returncode is not None:
+        status = process.returncode
+        how = f"exited with status {status}" if status >= 0 else f"was killed by {_signal_name(-status)}"
+        return f"server {how} during {stage.now}" + _stderr_hint(server)
+    message = _leaf_message(error)
+    if process is not None and "connection closed" in message.lower():
+        return f"server closed its output during {stage.now}" + _stderr_hint(server)
+    if isinstance(leaf, ProbeFailure):
+        return message
+    return f"{stage.now}: {message}"
+
+
+def _signal_name(number):
+    import signal
+
+    try:
+        name = signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+    return {"SIGXCPU": "SIGXCPU (its CPU-time limit)", "SIGXFSZ": "SIGXFSZ (its file-size limit)"}.get(name, name)
+
+
+def _leaf(error):
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
+def _leaf_message(error):
+    leaf = _leaf(error)
+    code = getattr(getattr(leaf, "error", None), "code", None)
+    text = str(leaf) or type(leaf).__name__
+    prefix = f"MCP error {code}: " if code is not None else ("" if isinstance(leaf, ProbeFailure) else f"{type(leaf).__name__}: ")
+    return prefix + " ".join(text.split())[:300]
+
+
+def _stderr_hint(server):
+    if server is None:
+        return ""
+    lines = [line.strip() for line in server.stderr_tail.splitlines() if line.strip()]
+    return f" (stderr: {lines[-1][:200]})" if lines else ""
