@@ -88,13 +88,29 @@ def transaction(db):
     db.conn.execute("COMMIT")
 
 
+def _sqlite_utils():
+    """sqlite-utils, imported without pandas and numpy: it loads them only to map their types,
+    which the catalogue never stores, and they would cost half a second of every crawl and scan."""
+    import sys
+
+    if "sqlite_utils" in sys.modules:
+        return sys.modules["sqlite_utils"]
+    blocked = [name for name in ("pandas", "numpy") if name not in sys.modules]
+    for name in blocked:
+        sys.modules[name] = None  # makes `import pandas` raise ImportError, just for this import
+    try:
+        import sqlite_utils
+    finally:
+        for name in blocked:
+            del sys.modules[name]
+    return sqlite_utils
+
+
 def _ensure_schema(conn):
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version == SCHEMA_VERSION:
         return
-    import sqlite_utils  # only now: see Catalogue
-
-    db = sqlite_utils.Database(conn)
+    db = _sqlite_utils().Database(conn)
     if version > SCHEMA_VERSION:
         raise CatalogueError(f"catalogue schema {version} is newer than this mcp-risk ({SCHEMA_VERSION}): upgrade mcp-risk")
     # Every step is idempotent (IF NOT EXISTS, columns added only when missing), so a crash or a

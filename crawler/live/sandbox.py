@@ -75,6 +75,24 @@ def network_isolation_prefix():
     return (*prefix, "--")
 
 
+_PR_SET_PDEATHSIG = 1
+
+
+def _load_prctl():
+    """libc's prctl, looked up before any fork: the child may not import or load anything."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
 def _apply_limits(limits):
     """Runs in the child between fork and exec: a few system calls, nothing imported."""
     cpu = max(1, int(limits.cpu_seconds))
@@ -86,6 +104,15 @@ def _apply_limits(limits):
             resource.setrlimit(kind, value)
         except (ValueError, OSError):
             pass  # a limit this platform does not enforce (macOS and RLIMIT_AS)
+    # Untrusted code yields the CPU to the scanner: the probe's own work (loading the SDK,
+    # speaking the protocol) stays on time however many servers boot at once.
+    try:
+        os.nice(10)
+    except OSError:
+        pass
+    # If mcp-risk itself is killed (even by SIGKILL), the kernel kills the server too.
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
 
 
 class ServerProcess:
