@@ -318,23 +318,27 @@ def export_policies(directory, fmt, profile, overrides, db_path):
 @cli.command()
 @click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False),
               help="A policy mcp-risk wrote (any format; for claude, its settings or .mcp-risk.json sidecar).")
-@click.option("--since", help="A crawl run id (changes made by later crawls) or an ISO time.")
-@click.option("--server", help="Only this server (with --since).")
+@click.option("--since", help="A crawl run id (changes later crawls found) or an ISO time (changes seen after it).")
+@click.option("--run", "run_id", type=int, help="Changes found by this crawl run.")
+@click.option("--server", help="Only this server (with --since or --run).")
+@click.option("--limit", type=click.IntRange(1, 1_000_000), help="At most this many changes (with --since or --run).")
 @click.option("--exit-code", is_flag=True, help="Exit with status 1 when anything changed, as `git diff --exit-code`.")
 @format_option
 @db_option
 @reports_errors
-def diff(policy_file, since, server, exit_code, fmt, db_path):
+def diff(policy_file, since, run_id, server, limit, exit_code, fmt, db_path):
     """What changed since a policy was made, or since a crawl.
 
     With --policy: tools that are new (denied there by default), definitions that changed after the
-    policy pinned their hash, risk that went up, tools gone. With --since: what later crawls added,
-    changed or removed. A tool that changes after approval is caught here before it is trusted.
+    policy pinned their hash, risk that went up, tools gone. With --since or --run: what crawls
+    added, changed (which fields, the description before and after, the risk before and after) or
+    removed. A changed description is how a trusted tool turns malicious: it is caught here before
+    it is trusted.
     """
     from . import diff as changes
 
-    if bool(policy_file) == bool(since):
-        raise click.UsageError("give exactly one of --policy FILE or --since RUN_OR_TIME")
+    if sum(map(bool, (policy_file, since, run_id is not None))) != 1:
+        raise click.UsageError("give one of --policy FILE, --since RUN_OR_TIME or --run RUN")
     db = open_catalogue(db_path, create=False)
     if policy_file:
         rows = changes.diff_policy(db, changes.load_pins(policy_file))
@@ -343,11 +347,15 @@ def diff(policy_file, since, server, exit_code, fmt, db_path):
             from .queries import server_id
 
             server_id(db, server)
-        rows = changes.diff_since(db, since, server)
+        rows = changes.diff_since(db, since, server, run=run_id, limit=limit)
     if fmt == "table" and not rows:
         click.echo("no changes")
+    elif fmt == "table":
+        for row in rows:
+            row["fields"] = ",".join(row.get("fields") or [])
+        _emit(rows, fmt, ["server", "tool", "change", "fields", "risk_before", "risk", "note"])
     else:
-        _emit(rows, fmt, ["server", "tool", "change", "risk_before", "risk", "category", "note"])
+        _emit(rows, fmt, ["server", "tool", "change", "fields", "risk_before", "risk", "category", "note"])
     if exit_code and rows:
         sys.exit(1)
 

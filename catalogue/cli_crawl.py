@@ -1,5 +1,5 @@
-"""`mcp-risk crawl registry|docker|glama|smithery|awesome|file`, `mcp-risk crawl --config FILE` and
-`mcp-risk changes`: thin layers over `crawler` (fetch pages) and `catalogue.crawling` (store them).
+"""`mcp-risk crawl registry|docker|glama|smithery|awesome|file` and `mcp-risk crawl --config FILE`:
+thin layers over `crawler` (fetch pages) and `catalogue.crawling` (store them).
 
 Heavy imports (httpx, hishel, bs4) happen inside the commands, so `mcp-risk --help` stays quick.
 """
@@ -172,7 +172,7 @@ def _summary(result, db_path):
         f"{c.classified} classified; {len(c.errors)} errors -> {db_path} (crawl run {result.run_id})"
     )
     if result.changes:
-        click.echo(f"  {len(result.changes)} tool definitions changed (review them: `mcp-risk changes --run {result.run_id}`):")
+        click.echo(f"  {len(result.changes)} tool definitions changed (review them: `mcp-risk diff --run {result.run_id}`):")
         for server, tool in result.changes[:20]:
             click.echo(f"    {_clip(server, 60)} / {_clip(tool, 60)}")
         if len(result.changes) > 20:
@@ -285,35 +285,11 @@ def crawl_file(paths, server, **settings):
     _run_single("file", {"paths": list(paths), "server": server}, settings)
 
 
-@click.command("changes")
-@click.option("--since", help="Only changes seen at or after this time (ISO 8601, UTC).")
-@click.option("--run", "run_id", type=int, help="Only changes found by this crawl run.")
-@click.option("--server", help="Only this server (exact name).")
-@click.option("--limit", default=100, show_default=True, type=click.IntRange(1, 100_000))
-@format_option
-@db_option
-@reports_errors
-def changes_command(since, run_id, server, limit, fmt, db_path):
-    """Tools whose definition changed between crawls, newest first: which fields, and how the
-    risk moved. A changed description is how a trusted tool turns malicious: review these."""
-    from .changes import changed_tools
-    from .db import open_catalogue
-
-    rows = changed_tools(open_catalogue(db_path, create=False), since=since, run_id=run_id, server=server,
-                         limit=limit)
-    for row in rows:
-        row["risk_change"] = f"{row['risk_before'] or '?'} -> {row['risk'] or '?'}"
-    if fmt == "table" and not rows:
-        click.echo("no tool definition has changed", err=True)
-        return
-    _emit(rows, fmt, ["changed_at", "server", "tool", "fields", "risk_change", "flags", "description"])
-
-
 COMMANDS = (crawl_registry, crawl_docker, crawl_glama, crawl_smithery, crawl_awesome, crawl_file)
 
 
 def register(cli, crawl):
-    """Add the crawl subcommands, `crawl --config` and `changes` to the command line."""
+    """Add the crawl subcommands and `crawl --config` to the command line."""
     for command in COMMANDS:
         crawl.add_command(command)
     crawl.help = GROUP_HELP
@@ -327,4 +303,3 @@ def register(cli, crawl):
                                                              "for --config, wins over the file's `db`.")
     crawl.params[:0] = [config, db]
     crawl.callback = group_callback
-    cli.add_command(changes_command)

@@ -4,6 +4,7 @@ went up, tools gone. A tool that changes after approval is how a trusted server 
 import json
 
 from classifier import RISKS
+from crawler import DEFINING_FIELDS
 
 from .db import CatalogueError
 from .queries import server_tools
@@ -48,53 +49,75 @@ def _change(server, tool, change, before, after, note):
     }
 
 
-def diff_since(db, since, server=None):
-    """Changes recorded by crawls after `since`: a crawl run id (changes of later runs) or an ISO
-    time (changes seen after it)."""
+def diff_since(db, since=None, server=None, *, run=None, limit=None):
+    """Changes recorded by crawls, in the order they were seen: after `since` (a crawl run id:
+    what later runs found; or an ISO time), or found by crawl run `run`. A changed definition says
+    which fields changed, its descriptions before and after, and how its risk moved."""
     where, params = ["h.change IN ('added', 'changed', 'removed', 'restored')"], []
-    if isinstance(since, int) or (isinstance(since, str) and since.isdigit()):
-        run = int(since)
-        if db.execute("SELECT 1 FROM crawl_runs WHERE id = ?", [run]).fetchone() is None:
-            raise CatalogueError(f"no crawl run {run} in the catalogue (see `mcp-risk stats`)")
-        where.append("h.crawl_run_id > ?")
-        params.append(run)
-    else:
-        where.append("h.seen_at > ?")
-        params.append(since)
+    if since is not None:
+        if isinstance(since, int) or str(since).isdigit():
+            where.append("h.crawl_run_id > ?")
+            params.append(_run_id(db, since))
+        else:
+            where.append("h.seen_at > ?")
+            params.append(since)
+    if run is not None:
+        where.append("h.crawl_run_id = ?")
+        params.append(_run_id(db, run))
     if server:
         where.append("s.name = ?")
         params.append(server)
     rows = db.execute(
-        "SELECT s.name, t.name, h.change, h.hash, h.seen_at, "
+        "SELECT s.name, t.name, h.change, h.tool_id, h.hash, h.definition, h.seen_at, h.crawl_run_id, "
         "(SELECT p.hash FROM tool_history p WHERE p.tool_id = h.tool_id AND p.id < h.id AND p.definition IS NOT NULL "
-        " ORDER BY p.id DESC LIMIT 1), h.tool_id "
+        " ORDER BY p.id DESC LIMIT 1), "
+        "(SELECT p.definition FROM tool_history p WHERE p.tool_id = h.tool_id AND p.id < h.id AND p.definition IS NOT NULL "
+        " ORDER BY p.id DESC LIMIT 1) "
         "FROM tool_history h JOIN tools t ON t.id = h.tool_id JOIN servers s ON s.id = t.server_id "
-        f"WHERE {' AND '.join(where)} ORDER BY h.id",
-        params,
+        f"WHERE {' AND '.join(where)} ORDER BY h.id LIMIT ?",
+        [*params, -1 if limit is None else limit],
     ).fetchall()
     changes = []
-    for server_name, tool, change, new_hash, seen_at, old_hash, tool_id in rows:
-        after = _classification(db, tool_id, new_hash)
+    for server_name, tool, change, tool_id, new_hash, new_def, seen_at, run_id, old_hash, old_def in rows:
+        after = {} if change == "removed" else _classification(db, tool_id, new_hash)
         before = _classification(db, tool_id, old_hash) if change == "changed" else {}
-        label = {"added": "new", "restored": "new"}.get(change, change)
+        new, old = _load(new_def), _load(old_def)
+        fields = [k for k in DEFINING_FIELDS if new.get(k) != old.get(k)] if change == "changed" and old_def else []
         note = f"seen {seen_at}"
         if change == "changed" and _risk_up(before.get("risk"), after.get("risk")):
             note += f"; risk up {before.get('risk')} -> {after.get('risk')}"
         changes.append({
-            "server": server_name, "tool": tool, "change": label,
-            "risk_before": before.get("risk"), "risk": None if change == "removed" else after.get("risk"),
-            "category_before": before.get("category"), "category": None if change == "removed" else after.get("category"),
-            "action_before": None, "note": note,
+            "server": server_name, "tool": tool, "change": {"added": "new", "restored": "new"}.get(change, change),
+            "risk_before": before.get("risk"), "risk": after.get("risk"),
+            "category_before": before.get("category"), "category": after.get("category"),
+            "flags": after.get("flags", []), "fields": fields, "changed_at": seen_at, "crawl_run": run_id,
+            "description_before": old.get("description") if change == "changed" else None,
+            "description": new.get("description"), "action_before": None, "note": note,
         })
     return changes
+
+
+def _run_id(db, value):
+    run = int(value)
+    if db.execute("SELECT 1 FROM crawl_runs WHERE id = ?", [run]).fetchone() is None:
+        raise CatalogueError(f"no crawl run {run} in the catalogue (see `mcp-risk stats`)")
+    return run
+
+
+def _load(text):
+    try:
+        value = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 def _classification(db, tool_id, tool_hash):
     if tool_hash is None:
         return {}
-    row = db.execute("SELECT category, risk FROM classifications WHERE tool_id = ? AND tool_hash = ? "
+    row = db.execute("SELECT category, risk, flags FROM classifications WHERE tool_id = ? AND tool_hash = ? "
                      "ORDER BY id DESC LIMIT 1", [tool_id, tool_hash]).fetchone()
-    return {"category": row[0], "risk": row[1]} if row else {}
+    return {"category": row[0], "risk": row[1], "flags": json.loads(row[2]) if row[2] else []} if row else {}
 
 
 def load_pins(path):

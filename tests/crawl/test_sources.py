@@ -73,8 +73,10 @@ def test_glama_pages_and_a_changed_tool_is_flagged(db):
     assert code == 0, err
     name = f"{target['namespace']}/{target['slug']}"
     assert "1 changed" in out and "1 tool definitions changed" in out and f"{name} / {tool['name']}" in out
-    code, out, _ = run("changes", "--db", db, "--format", "json")
+    last_run = query(db, "SELECT max(id) FROM crawl_runs")[0][0]
+    code, out, _ = run("diff", "--run", last_run, "--db", db, "--format", "json")
     change = json.loads(out.splitlines()[0])
+    assert change["change"] == "changed" and len(out.splitlines()) == 1
     assert (change["server"], change["tool"], change["fields"]) == (name, tool["name"], ["description"])
     assert change["description_before"] == old and "id_rsa" in change["description"]
     assert "suspicious_instructions" in change["flags"]
