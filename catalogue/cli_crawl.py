@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from .cli import _clip, _emit, db_option, format_option, reports_errors
+from .cli import _clip, db_option, reports_errors
 
 EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILED, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 EXIT_BY_STATUS = {"ok": EXIT_OK, "skipped": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED,

@@ -17,8 +17,9 @@ _RUNNERS = {"npm": "npx", "pypi": "uvx"}
 def server_json_of(document):
     """The server.json inside a registry API item (`{"server": {...}, "_meta": ...}`) or a stored record."""
     if isinstance(document, dict):
-        if isinstance(document.get("server"), dict):
-            return document["server"]
+        for key in ("server_json", "server"):  # a stored registry record; an API item
+            if isinstance(document.get(key), dict):
+                return document[key]
         if "packages" in document or "remotes" in document:
             return document
     return None

@@ -1,27 +1,13 @@
 """Lenient readers for untrusted catalogue JSON: every field optional, wrong types dropped, not fatal."""
 
+import json
+
 from ..identity import check_name, clean_text
-from ..manifest import ManifestError, normalize_tool
+from ..manifest import MAX_DEPTH, ManifestError, check_json, lone_surrogate, normalize_tool
 
 TEXT_LIMIT = 2_000
+SERVER_JSON_LIMIT = 256 * 1024
 MAX_TOOLS = 2_000  # per server: more is a hostile or broken listing
-MAX_DEPTH = 64  # JSON nesting in a tool's schemas; real ones stay under 15
-
-
-def _depth(value):
-    """How deeply a JSON value nests (iteratively: a hostile value cannot blow the stack)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict):
-            node = node.values()
-        elif not isinstance(node, list):
-            continue
-        deepest = max(deepest, level)
-        if deepest > MAX_DEPTH:
-            return deepest
-        stack.extend((child, level + 1) for child in node)
-    return deepest
 
 
 def text(value, limit=TEXT_LIMIT):
@@ -30,8 +16,29 @@ def text(value, limit=TEXT_LIMIT):
 
 
 def verbatim(value):
-    """Descriptions: kept as given (hidden characters in them are evidence for the classifier)."""
-    return value if isinstance(value, str) and value.strip() else None
+    """Descriptions: kept as given (hidden characters in them are evidence for the classifier).
+
+    Only half a UTF-16 surrogate pair is replaced (by U+FFFD): it is not Unicode, and no database
+    or terminal can take it.
+    """
+    if not isinstance(value, str) or not value.strip():
+        return None
+    if lone_surrogate(value):
+        value = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
+    return value
+
+
+def json_value(value, where, errors, what):
+    """A JSON value kept as it is in a record, or None (reported) when it nests too deeply or holds
+    text that is not Unicode: the catalogue must be able to store and print what it keeps."""
+    if value is None:
+        return None
+    try:
+        check_json(value, f"{where}: {what}", MAX_DEPTH)
+    except ManifestError as error:
+        errors.append(f"{error}: dropped")
+        return None
+    return value
 
 
 def obj(value):
@@ -77,9 +84,6 @@ def tools(raw, where, errors):
         name, why = check_name(tool["name"])
         if why:
             errors.append(f"{where}: tools[{index}]: skipped: {why}")
-            continue
-        if any(_depth(tool[key]) > MAX_DEPTH for key in ("inputSchema", "outputSchema", "annotations")):
-            errors.append(f"{where}: tools[{index}]: skipped: a schema nested more than {MAX_DEPTH} levels deep")
             continue
         if name in seen:
             continue
@@ -158,5 +162,15 @@ def registry_server(server, extra_meta, where, errors, source):
         "remotes": remotes(server.get("remotes")),
         **extra_meta,
     })
+    # The server.json itself, as published: `mcp-risk probe --from-catalogue` runs what it says
+    # (only with --allow-exec), which needs every argument in its place. Bounded: a hostile entry
+    # does not get to fill the catalogue.
+    # Checked first (json_value): json.dumps of a value nested 900 levels deep overflows the stack,
+    # and text that is not Unicode could not be stored.
+    raw = json.dumps(server, ensure_ascii=False, default=str) if json_value(server, where, errors, "server.json") else ""
+    if raw and len(raw) <= SERVER_JSON_LIMIT:
+        meta["server_json"] = server
+    elif raw:
+        errors.append(f"{where}: server.json of {len(raw):,} characters not kept (over {SERVER_JSON_LIMIT:,})")
     return ServerManifest(name=name, source=source, tools=None, title=text(server.get("title"), 200),
                           description=verbatim(server.get("description")), meta=meta)

@@ -8,7 +8,6 @@ import pytest
 
 from catalogue.db import open_catalogue
 from catalogue.store import CrawlRun
-from crawler import ServerManifest
 
 from .conftest import (DATA, RAW, TIME_SERVER, needs_time_server, network_namespaces_work, raw_entry, run_cli,
                        sdk_entry, uvx_shim, write_config)
@@ -256,9 +255,13 @@ def test_probe_server_json_with_allow_exec(tmp_path, shim_bin):
 def test_probe_a_server_crawled_from_a_registry(tmp_path, shim_bin):
     uvx_shim(shim_bin, tmp_path / "uvx.log")
     db_path = tmp_path / "c.db"
+    from crawler.sources.registry import parse_page
+
     record = json.loads((DATA / "official_registry_seed.example.json").read_text())[3]
-    with CrawlRun(open_catalogue(db_path), "registry", kind="registry") as crawl:  # as a registry crawl leaves it
-        crawl.store([ServerManifest(name=record["name"], source="registry", tools=None, meta={"server": record})])
+    manifests, errors = parse_page({"servers": [{"server": record, "_meta": {}}]}, "page", "test")  # as a crawl reads it
+    assert errors == []
+    with CrawlRun(open_catalogue(db_path), "registry", kind="registry") as crawl:
+        crawl.store(manifests)
     name = record["name"]
     refused = run_cli("probe", "--from-catalogue", name, "--db", db_path)
     assert refused.exit_code == 1 and "pass --allow-exec" in refused.output

@@ -2,8 +2,6 @@
 no "database is locked" reaches anyone."""
 
 import sqlite3
-import subprocess
-import time
 
 from crawl.conftest import FAST, spawn
 from crawl.loopback import Loopback, Registry

@@ -1,18 +1,16 @@
 """SIGKILL a crawl and a scan at random moments, many times: the catalogue opens cleanly, keeps
 everything committed before each kill, and the next run completes the work."""
 
-import json
 import os
 import random
 import signal
 import sqlite3
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-from crawl.conftest import FAST, MCP_RISK, spawn
+from crawl.conftest import FAST, spawn
 from crawl.loopback import Loopback, Registry
 from live.conftest import alive, raw_entry, sdk_entry, write_config
 

@@ -7,7 +7,7 @@ import threading
 import time
 
 from crawl.conftest import run
-from crawl.loopback import DockerCatalog, Loopback, Reply
+from crawl.loopback import DockerCatalog, Loopback
 
 
 class EndlessBody:
