@@ -30,6 +30,17 @@ class CatalogueError(Exception):
     """A request the catalogue cannot satisfy (unknown server, unreadable database); says why."""
 
 
+def json_object(text):
+    """A JSON object stored in a column, or {} for NULL, bad JSON or anything not an object."""
+    import json
+
+    try:
+        value = json.loads(text) if text else {}
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
 class Catalogue:
     """An open catalogue: its sqlite3 connection and the little that queries need besides.
 

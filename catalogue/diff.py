@@ -6,7 +6,7 @@ import json
 from classifier import RISKS
 from crawler import DEFINING_FIELDS
 
-from .db import CatalogueError
+from .db import CatalogueError, json_object
 from .queries import server_tools
 
 RANK = {risk: i for i, risk in enumerate(RISKS)}
@@ -81,7 +81,7 @@ def diff_since(db, since=None, server=None, *, run=None, limit=None):
     for server_name, tool, change, tool_id, new_hash, new_def, seen_at, run_id, old_hash, old_def in rows:
         after = {} if change == "removed" else _classification(db, tool_id, new_hash)
         before = _classification(db, tool_id, old_hash) if change == "changed" else {}
-        new, old = _load(new_def), _load(old_def)
+        new, old = json_object(new_def), json_object(old_def)
         fields = [k for k in DEFINING_FIELDS if new.get(k) != old.get(k)] if change == "changed" and old_def else []
         note = f"seen {seen_at}"
         if change == "changed" and _risk_up(before.get("risk"), after.get("risk")):
@@ -102,14 +102,6 @@ def _run_id(db, value):
     if db.execute("SELECT 1 FROM crawl_runs WHERE id = ?", [run]).fetchone() is None:
         raise CatalogueError(f"no crawl run {run} in the catalogue (see `mcp-risk stats`)")
     return run
-
-
-def _load(text):
-    try:
-        value = json.loads(text) if text else {}
-    except json.JSONDecodeError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 def _classification(db, tool_id, tool_hash):

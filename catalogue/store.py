@@ -24,7 +24,7 @@ import classifier
 from crawler import canonical_json, definition_hash
 from crawler.identity import identity_keys
 
-from .db import transaction
+from .db import json_object, transaction
 
 _CHUNK = 250  # servers per batch of queries: keeps `IN (...)` lists well under SQLite's limits
 _MAX_ERRORS_KEPT = 1000
@@ -122,7 +122,7 @@ class CrawlRun:
                 self.source_id = cursor.lastrowid
             else:
                 self.source_id, kind, location, self.previous_success, self._state_text = row
-                self.state = _load_state(self._state_text)
+                self.state = json_object(self._state_text)
                 if (kind, location) != (self.kind, self.location):
                     self.db.execute("UPDATE sources SET kind = ?, location = ? WHERE id = ?",
                                     [self.kind, self.location, self.source_id])
@@ -423,14 +423,6 @@ class CrawlRun:
 
 def _authority(kind, bare):
     return 0 if bare else TOOL_AUTHORITY.get(kind, 1)
-
-
-def _load_state(text):
-    try:
-        state = json.loads(text) if text else {}
-    except json.JSONDecodeError:
-        return {}
-    return state if isinstance(state, dict) else {}
 
 
 def _tool_columns(tool):
