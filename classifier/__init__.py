@@ -11,12 +11,13 @@ hand-labelled tools (classifier.model, weights in data/model/classifier.json) we
 with the tool's words into one calibrated probability. Without the model file, the rules decide.
 """
 
-from dataclasses import dataclass
+from math import exp
+from typing import NamedTuple
 
 from .analysis import analyse
 from .taxonomy import CATEGORIES, FLAGS, RISK, RISKS, SEVERITY
 
-RULES_VERSION = "rules-0.3"
+RULES_VERSION = "rules-0.5"
 VERSION = RULES_VERSION  # the version of the rules alone; see current_version()
 
 __all__ = ["CATEGORIES", "FLAGS", "RISK", "RISKS", "SEVERITY", "VERSION", "Classification", "classify",
@@ -25,10 +26,13 @@ __all__ = ["CATEGORIES", "FLAGS", "RISK", "RISKS", "SEVERITY", "VERSION", "Class
 _MAX_EVIDENCE = 8
 _UNSET = object()
 _model = _UNSET
+_model_version = RULES_VERSION
+_model_flags_in_order = True  # the model's flags come in the order of FLAGS
 
 
-@dataclass(frozen=True, slots=True)
-class Classification:
+class Classification(NamedTuple):
+    """What `classify` says of one tool (immutable)."""
+
     category: str
     risk: str
     flags: tuple
@@ -46,19 +50,23 @@ class Classification:
         }
 
 
+_new_classification = tuple.__new__  # Classification's six fields, in order
+
+
 def use_model(model):
     """Classify with this LinearModel (None: rules only). By default the bundled one is loaded."""
-    global _model
+    global _model, _model_version, _model_flags_in_order
     _model = model
+    _model_version = RULES_VERSION if model is None else f"{RULES_VERSION}+model-{model.version}"
+    _model_flags_in_order = model is None or [f for f in FLAGS if f in model.flags] == list(model.flags)
 
 
 def _current_model():
-    global _model
     if _model is _UNSET:
         from .model import LinearModel, default_path
 
         path = default_path()
-        _model = LinearModel.load(path) if path.exists() else None
+        use_model(LinearModel.load(path) if path.exists() else None)
     return _model
 
 
@@ -69,33 +77,43 @@ def current_version():
 
 
 def classify(tool, server=None):
-    """Classify one MCP tool object. `server` (name, description) is context for the model."""
+    """Classify one MCP tool object. `server` (name, description, tools) is context for the model."""
     analysis = analyse(tool, server)
-    model = _current_model()
+    model = _model if _model is not _UNSET else _current_model()
+    rule_flags = analysis.rule_flags
     if model is None:
         category, confidence = analysis.rule_category, analysis.rule_confidence
-        flags = dict(analysis.rule_flags)
-        reasons = list(analysis.reasons(category))
+        flags = dict(rule_flags)
+        reasons = analysis.reasons(category)
         version = RULES_VERSION
+        in_order = False
     else:
-        probabilities, category, flag_probabilities = model.predict(analysis.features(), analysis.rule_category)
-        confidence = round(probabilities[category], 2)
-        reasons = list(analysis.reasons(category))
-        reasons.append(f"model: p({category}) = {probabilities[category]:.2f}")
+        scores = model.analysis_scores(analysis.facts, analysis.found, analysis.rule_category, rule_flags,
+                                       analysis.server_tokens)
+        probabilities, category = model.decide_category(scores, analysis.rule_category)
+        probability = probabilities[category]
+        confidence = round(probability, 2)
+        reasons = analysis.reasons(category)
+        reasons.append(f"model: p({category}) = {probability:.2f}")
         flags = {}
-        for flag, probability in flag_probabilities.items():
-            if probability >= 0.5:
-                flags[flag] = analysis.rule_flags.get(flag) or f"model: p = {probability:.2f}"
-        if "suspicious_instructions" in analysis.rule_flags:
-            flags["suspicious_instructions"] = analysis.rule_flags["suspicious_instructions"]
-        version = f"{RULES_VERSION}+model-{model.version}"
-    reasons = reasons[: _MAX_EVIDENCE - min(len(flags), 3)]
-    reasons += [f"{flag}: {why}" for flag, why in flags.items()]
-    return Classification(
-        category=category,
-        risk=RISK[category],
-        flags=tuple(flag for flag in FLAGS if flag in flags),
-        confidence=max(0.01, min(confidence, 0.99)),
-        evidence=tuple(reasons[:_MAX_EVIDENCE + 2]),
-        version=version,
-    )
+        # A flag is set at p >= 0.5 (as `LinearModel.decide` gives it); p < 0.5 wherever the score
+        # is below -1e-9, so only the others need the logistic function.
+        for flag, score in zip(model.flags, scores[len(model.classes):]):
+            if score > -1e-9:
+                probability = 1.0 / (1.0 + exp(-max(min(score, 50.0), -50.0)))
+                if probability >= 0.5:
+                    flags[flag] = rule_flags.get(flag) or f"model: p = {probability:.2f}"
+        if "suspicious_instructions" in rule_flags:
+            flags["suspicious_instructions"] = rule_flags["suspicious_instructions"]
+        version = _model_version
+        in_order = _model_flags_in_order
+    if flags:
+        reasons = reasons[: _MAX_EVIDENCE - min(len(flags), 3)]
+        reasons += [f"{flag}: {why}" for flag, why in flags.items()]
+        evidence = tuple(reasons[:_MAX_EVIDENCE + 2])
+        flags = tuple(flags) if in_order else tuple(flag for flag in FLAGS if flag in flags)
+    else:
+        evidence = tuple(reasons[:_MAX_EVIDENCE])
+        flags = ()
+    confidence = 0.01 if confidence < 0.01 else 0.99 if confidence > 0.99 else confidence
+    return _new_classification(Classification, (category, RISK[category], flags, confidence, evidence, version))

@@ -2,6 +2,7 @@
 
 from .features import name_tokens, tool_facts
 from .flags import flags_evidence
+from .model import feature_groups
 from .rules import DECISIVE, category_evidence, decide
 
 
@@ -26,35 +27,59 @@ def _confidence(score, rival, corroborated):
 
 
 class Analysis:
-    __slots__ = ("facts", "primary", "found", "rule_category", "rule_confidence", "rule_flags", "server_tokens")
+    __slots__ = ("facts", "primary", "found", "rule_category", "rule_flags", "server_tokens", "_verdict")
+
+    @property
+    def rule_confidence(self):
+        """The rules' own confidence in `rule_category` (what classifies without a model)."""
+        category, score, rival = self._verdict
+        if category is None:
+            return 0.3
+        corroborated = sum(1 for e in self.found if e.category == category) > 1
+        return _confidence(score, rival, corroborated)
 
     def features(self):
+        """The model's features as strings (for training)."""
         from .model import model_features
 
-        features = model_features(self.facts, self.found, self.rule_category, self.rule_flags, self.primary)
-        features.extend("s:" + token for token in self.server_tokens)
-        return features
+        return model_features(self.facts, self.found, self.rule_category, self.rule_flags, self.primary,
+                              self.server_tokens)
+
+    def feature_groups(self):
+        """The model's features as (prefix, keys) groups (for inference)."""
+        return feature_groups(self.facts, self.found, self.rule_category, self.rule_flags, self.primary,
+                              self.server_tokens)
 
     def reasons(self, category):
         """Evidence for `category` first, then what argued against it."""
-        if not self.found:
+        found = self.found
+        if not found:
             return ["no action word in name, description or schema: weak guess"]
-        winning = sorted((e for e in self.found if e.category == category), key=lambda e: -e.weight)
-        against = [f"against: {e.text}" for e in self.found if e.category != category and e.weight >= 0.5]
+        if len(found) == 1:
+            evidence = found[0]
+            if evidence.category == category:
+                return [evidence.text]
+            return [f"against: {evidence.text}"] if evidence.weight >= 0.5 else []
+        winning = sorted((e for e in found if e.category == category), key=_by_weight)
+        against = [f"against: {e.text}" for e in found if e.category != category and e.weight >= 0.5]
         return [e.text for e in winning] + against
+
+
+def _by_weight(evidence):
+    return -evidence.weight
 
 
 def analyse(tool, server=None):
     analysis = Analysis()
     facts = analysis.facts = tool_facts(tool)
-    analysis.primary, analysis.found = category_evidence(facts)
-    category, score, rival = decide(analysis.found)
-    if category is None:
-        analysis.rule_category, analysis.rule_confidence = "read", 0.3
+    analysis.primary, found = category_evidence(facts)
+    analysis.found = found
+    verdict = analysis._verdict = decide(found)
+    category = analysis.rule_category = verdict[0] or "read"
+    analysis.rule_flags = flags_evidence(facts, category, found)
+    if server is None:
+        analysis.server_tokens = ()
     else:
-        corroborated = sum(1 for e in analysis.found if e.category == category) > 1
-        analysis.rule_category, analysis.rule_confidence = category, _confidence(score, rival, corroborated)
-    analysis.rule_flags = flags_evidence(facts, analysis.rule_category, analysis.found)
-    name = server.get("name") if isinstance(server, dict) else None
-    analysis.server_tokens = sorted(set(name_tokens(name))) if isinstance(name, str) else []
+        name = server.get("name") if isinstance(server, dict) else None
+        analysis.server_tokens = sorted(set(name_tokens(name))) if isinstance(name, str) else ()
     return analysis

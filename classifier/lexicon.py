@@ -1,8 +1,8 @@
-"""Word  behind the rules: which words name which kind of action.
+"""Word lists behind the rules: which words name which kind of action.
 
-A verb is "strong" when it is almost never a noun in a tool name, so it  wherever it stands
+A verb is "strong" when it is almost never a noun in a tool name, so it counts wherever it stands
 (`storage_blob_delete`, `get_or_create_client`); other verbs count only as the tool's first verb
-(`run_query` runs, `get_run_status`  a run).
+(`run_query` runs, `get_run_status` reads a run).
 """
 
 # verb -> (category, strong)
@@ -20,12 +20,12 @@ _add("read", True, """
     preview estimate compare diff parse extract detect recognize recognise classify lint tail
     grep glob locate discover explore scrape crawl transcribe decode encode whois ping resolve
     browse peek show display view download export render think reason recommend suggest
-    identify measure""")
+    identify measure autocomplete multiply divide subtract encrypt decrypt""")
 _add("read", False, """
     check status info query test generate ask answer monitor watch trace audit review format
     compute count
     plan sample random load open echo health stat stats help capture predict forecast simulate
-    match filter sort map build select""")
+    match filter sort map build select return provide""")
 _add("write", True, """
     create add update edit insert upsert rename upload save append prepend modify change assign
     unassign star unstar restart pause resume unarchive publish unpublish enable disable toggle
@@ -36,27 +36,27 @@ _add("write", True, """
     hide unhide move copy write replace upgrade downgrade fix favourite switch ingest clean
     rebuild reindex refresh migrate revise unregister deregister login logout signin signup
     provision activate deactivate resize adjust rebase mark enqueue dequeue reprocess resync
-    rotate""")
+    rotate ban unban block unblock customize uncomplete unmerge""")
 _add("write", False, """
     set put post send notify comment label tag start stop close archive merge schedule share
     push draft record log note store cache book reserve request track rate vote complete
     finish accept decline join leave transfer new make init initialize setup tweet message email
     sms end play skip queue use enforce forward launch place claim delegate undelegate mint
-    redeem tokenize issue fulfill""")
+    redeem tokenize issue fulfill apply authenticate""")
 _add("execute", True, """
     execute exec eval invoke trigger install shell bash spawn interpret click navigate hover
     scroll drag tap swipe goto keypress""")
 _add("execute", False, """
-    run evaluate call deploy compile press type fill focus automate dispatch apply go""")
+    run evaluate call deploy compile press type fill focus automate dispatch go""")
 _add("destructive", True, """
     delete remove purge destroy wipe erase terminate kill cancel revoke uninstall reset clear
     prune flush discard expunge nuke deprovision decommission truncate rm rmdir evict del abort
     overwrite""")
 _add("destructive", False, """drop void recycle manage""")
 _add("financial", True, """
-    pay purchase buy sell refund payout withdraw deposit stake unstake invest checkout donate
+    pay purchase buy sell refund payout withdraw deposit stake unstake invest donate
     liquidate borrow lend repay""")
-_add("financial", False, """trade swap charge order bid tip""")
+_add("financial", False, """trade swap charge order bid tip checkout""")
 
 # Words that make "remove" an undoable association change rather than a loss:
 # `remove_tag_from_task`, `remove_member_from_group`.
@@ -67,8 +67,8 @@ ASSOCIATION_NOUNS = frozenset("""
 
 # Money words: with a moving verb (create, send, place, ...) they make a call financial.
 MONEY_NOUNS = frozenset("""
-    payment payments invoice invoices charge charges refund  payout payouts order orders
-    transfer transfers subscription subscriptions purchase  bill bills funds fund money
+    payment payments invoice invoices charge charges refund refunds payout payouts order orders
+    transfer transfers subscription subscriptions purchase purchases checkout checkouts bill bills funds fund money
     coin coins crypto eth sol btc usdc usdt lamports token tokens trade trades swap swaps bet
     wager donation donations gift position positions plan plans transaction transactions
     cash wire sip bond bonds stock stocks share shares erc20 erc721 erc1155 nft nfts airdrop
@@ -80,19 +80,19 @@ MONEY_MOVING_VERBS = frozenset("""
     void open close update modify change upgrade downgrade renew transfer add mint bridge
     request write claim redeem""".split())
 
-# Money nouns that are also everyday nouns: they only count with a verb that clearly  money.
+# Money nouns that are also everyday nouns: they only count with a verb that clearly moves money.
 WEAK_MONEY_NOUNS = frozenset("order orders plan plans token tokens share shares position positions "
                              "credit credits transaction transactions stock stocks gift".split())
 STRONG_MONEY_VERBS_FOR_WEAK_NOUNS = frozenset("place submit send transfer close open execute mint "
                                                "bridge create sign".split())
 
-# The word right after an ambiguous verb that  it is a noun: `run_status`, `order_details`.
+# The word right after an ambiguous verb that shows it is a noun: `run_status`, `order_details`.
 NOUN_FOLLOWERS = frozenset("""
     status info details detail history log logs result results id ids count summary list
     by for of statistics stats metadata data url urls config settings type types counts
     metrics events report reports""".split())
 
-# Input properties whose enum  the actions of a multi-action tool.
+# Input properties whose enum lists the actions of a multi-action tool.
 ACTION_PROPERTIES = frozenset("""
     action actions operation operations op method mode command cmd subcommand intent verb
     function task tool method_name action_type operation_type""".split())
@@ -114,7 +114,8 @@ DESCRIPTION_LEADS = (
     "a tool that", "use this tool to", "use this to", "use to", "used to", "allows you to",
     "allows the user to", "allows users to", "lets you", "enables you to", "helps you",
     "you can", "this endpoint", "endpoint to", "api to", "function to", "method to",
-    "call this to", "please", "quickly", "easily", "directly",
+    "call this to", "please", "quickly", "easily", "directly", "this api", "this function",
+    "this method", "this service", "this operation",
 )
 
 # Chinese descriptions (about 950 in the snapshot): the action words that decide a category.

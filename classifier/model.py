@@ -6,8 +6,8 @@ must never run a file it downloaded. Inference needs only the standard library; 
 """
 
 import json
-import math
 import os
+from math import exp
 from pathlib import Path
 
 from .rules import DECISIVE
@@ -15,8 +15,9 @@ from .taxonomy import CATEGORIES, SEVERITY
 
 FORMAT = "mcp-risk-linear/1"
 LEARNED_FLAGS = ("open_world", "sends_data_out", "touches_secrets", "filesystem")
-_DESCRIPTION_WORDS = 60
-_DESCRIPTION_BIGRAMS = 25
+_DESCRIPTION_WORDS = 60  # the first words of a description say what the tool does
+_PROPERTIES = 40
+_ENUM_VALUES = 20
 
 
 def default_path():
@@ -27,44 +28,47 @@ def default_path():
     return Path(__file__).resolve().parents[1] / "data" / "model" / "classifier.json"
 
 
-def model_features(facts, found, rule_category, rule_flags, primary):
-    """The features of one tool: strings, each present or absent.
+def feature_groups(facts, found, rule_category, rule_flags, primary, server_tokens=()):
+    """The features of one tool as (prefix, keys) groups; a feature is `prefix + key`, present or absent.
 
-    The same function serves training and inference, so the two can never drift apart.
+    Training reads them as strings (`model_features`); inference looks each key up in the table of
+    its prefix (`LinearModel.group_scores`), which saves building a hundred strings per tool. Both
+    come from this one function, so the two can never drift apart. The last group holds whole
+    feature names (prefix ""): the rules' verdict, evidence and flags.
     """
-    out = []
-    add = out.append
-    tokens = facts.tokens
-    for token in tokens:
-        add("n:" + token)
-    for left, right in zip(tokens, tokens[1:]):
-        add(f"nb:{left}_{right}")
-    if tokens:
-        add("n0:" + tokens[0])
-        add("nl:" + tokens[-1])
-    if primary is not None:
-        add("nv:" + primary.word)
-        add("nvc:" + primary.category)
-    text = facts.word_list[:_DESCRIPTION_WORDS]
-    if not text:
-        add("nodesc")
-    for word in text:
-        add("d:" + word)
-    for left, right in zip(text[:_DESCRIPTION_BIGRAMS], text[1 : _DESCRIPTION_BIGRAMS + 1]):
-        add(f"db:{left}_{right}")
-    for prop in facts.properties[:40]:
-        add("p:" + prop.name.lower())
-        for value in prop.enum[:20]:
-            add("pe:" + value.lower())
-    for key, value in facts.annotations.items():
-        if isinstance(value, bool):
-            add(f"a:{key}={value}")
+    groups = [("n:", facts.tokens)]
+    if facts.word_list:
+        groups.append(("d:", facts.words if len(facts.word_list) <= _DESCRIPTION_WORDS
+                       else facts.word_list[:_DESCRIPTION_WORDS]))
+    if facts.properties:
+        properties = facts.properties[:_PROPERTIES]
+        groups.append(("p:", [prop.lower for prop in properties]))
+        enums = [value.lower() for prop in properties if prop.enum for value in prop.enum[:_ENUM_VALUES]]
+        if enums:
+            groups.append(("pe:", enums))
+    if facts.annotations:
+        groups.append(("a:", [f"{key}={value}" for key, value in facts.annotations.items() if isinstance(value, bool)]))
+    if server_tokens:
+        groups.append(("s:", server_tokens))
+    rules = ["rw:" + (rule_category or "none")]
+    if not facts.word_list:
+        rules.append("nodesc")
     for evidence in found:
-        add(f"r:{evidence.category}:{'hi' if evidence.weight >= DECISIVE else 'lo'}")
-    add("rw:" + (rule_category or "none"))
+        rules.append(_EVIDENCE_FEATURES[evidence.category, evidence.weight >= DECISIVE])
     for flag in rule_flags:
-        add("f:" + flag)
-    return out
+        rules.append("f:" + flag)
+    groups.append(("", rules))
+    return groups
+
+
+_EVIDENCE_FEATURES = {(category, decisive): f"r:{category}:{'hi' if decisive else 'lo'}"
+                      for category in CATEGORIES for decisive in (True, False)}
+
+
+def model_features(facts, found, rule_category, rule_flags, primary, server_tokens=()):
+    """The features of one tool as strings (what training reads)."""
+    return [prefix + key for prefix, keys in feature_groups(facts, found, rule_category, rule_flags, primary,
+                                                             server_tokens) for key in keys]
 
 
 class ModelError(ValueError):
@@ -90,8 +94,40 @@ class LinearModel:
         width = len(self.classes) + len(self.flags)
         if len(self.intercept) != width or any(len(row) != width for row in self.weights.values()):
             raise ValueError("model weights have the wrong width")
+        # The same weights by prefix ("d:", "n:", ...), then key: see `feature_groups`.
+        self.tables = {}
+        for feature, row in self.weights.items():
+            colon = feature.find(":") + 1
+            if colon:
+                self.tables.setdefault(feature[:colon], {})[feature[colon:]] = row
+        self.tables[""] = self.weights
+        self._pack(document.get("decimals", 6))
         # Most severe first: the first category whose probability passes its threshold wins.
         self._by_severity = sorted(range(len(self.classes)), key=lambda i: -SEVERITY[self.classes[i]])
+        self._thresholds_by_severity = [(self.classes[i], self.thresholds.get(self.classes[i], 1.01))
+                                        for i in self._by_severity]
+
+    def _pack(self, decimals):
+        """Each weight row as one integer, for `analysis_scores`.
+
+        Weights are stored rounded to `decimals` places, so in units of 10**-decimals they are whole
+        numbers. Each row packs them, offset to be positive, into fixed-width fields of one Python
+        integer; adding the rows of a tool's features is then a single `sum` of integers, exact and
+        independent of the order of the features, and the fields are read back with shifts."""
+        self._scale = scale = 10 ** int(decimals)
+        rows = [self.intercept, *self.weights.values()]
+        largest = max((abs(round(w * scale)) for row in rows for w in row), default=0)
+        self._offset = offset = 1 << largest.bit_length()
+        self._field = field = offset.bit_length() + 12  # room for 4096 rows of one tool
+        self._mask = (1 << field) - 1
+        self._shifts = tuple(field * i for i in range(len(self.intercept)))
+
+        def pack(row):
+            return sum((round(w * scale) + offset) << shift for w, shift in zip(row, self._shifts))
+
+        self._packed_intercept = pack(self.intercept)
+        self._get = {prefix: {key: pack(row) for key, row in self.tables.get(prefix, {}).items()}.get
+                     for prefix in ("n:", "d:", "p:", "pe:", "a:", "s:", "")}
 
     @classmethod
     def load(cls, path=None):
@@ -103,11 +139,68 @@ class LinearModel:
             raise ModelError(f"{path}: not a usable classifier model ({error}); rebuild it with `mcp-risk train`") from None
 
     def raw_scores(self, features):
+        """Scores for features given as strings (each counted once, as in training)."""
         get = self.weights.get
-        rows = [row for row in map(get, features) if row is not None]
+        rows = [row for row in map(get, set(features)) if row is not None]
         rows.append(self.intercept)
         # zip(*rows) transposes in C: one sum per output instead of a Python loop per weight.
         return [sum(column) for column in zip(*rows)]
+
+    def group_scores(self, groups):
+        """Scores for features given as `feature_groups`: the same sums as `raw_scores`, faster."""
+        rows = [self.intercept]
+        extend = rows.extend
+        tables = self.tables
+        for prefix, keys in groups:
+            table = tables.get(prefix)
+            if table is not None:
+                # each feature counts once, as in training (a frozenset is unique already)
+                extend(filter(None, map(table.get, keys if len(keys) < 2 or type(keys) is frozenset
+                                        else set(keys))))
+        return list(map(sum, zip(*rows)))
+
+    def analysis_scores(self, facts, found, rule_category, rule_flags, server_tokens):
+        """`group_scores(feature_groups(...))` in one pass, for the classify path.
+
+        The same features, looked up without building the groups (tests/test_classifier_rules.py
+        checks that the two agree on every labelled tool)."""
+        rows = [self._packed_intercept]
+        extend = rows.extend
+        get = self._get
+        tokens = facts.tokens
+        extend(filter(None, map(get["n:"], tokens if len(tokens) < 2 else set(tokens))))
+        words = facts.word_list
+        if words:
+            extend(filter(None, map(get["d:"], facts.words if len(words) <= _DESCRIPTION_WORDS
+                                    else set(words[:_DESCRIPTION_WORDS]))))
+        properties = facts.properties
+        if properties:
+            if len(properties) > _PROPERTIES:
+                properties = properties[:_PROPERTIES]
+            extend(filter(None, map(get["p:"], {prop.lower for prop in properties})))
+            enums = {value.lower() for prop in properties if prop.enum for value in prop.enum[:_ENUM_VALUES]}
+            if enums:
+                extend(filter(None, map(get["pe:"], enums)))
+        if facts.annotations:
+            extend(filter(None, map(get["a:"], {f"{key}={value}" for key, value in facts.annotations.items()
+                                                if isinstance(value, bool)})))
+        if server_tokens:
+            extend(filter(None, map(get["s:"], set(server_tokens))))
+        misc = {"rw:" + rule_category if rule_category else "rw:none"}
+        if not words:
+            misc.add("nodesc")
+        for evidence in found:
+            misc.add(_EVIDENCE_FEATURES[evidence[0], evidence[1] >= DECISIVE])
+        for flag in rule_flags:
+            misc.add("f:" + flag)
+        extend(filter(None, map(get[""], misc)))
+        if len(rows) >= 4096:  # the fields have room for 4096 rows: a freak tool takes the plain way
+            return self.group_scores(feature_groups(facts, found, rule_category, rule_flags, None, server_tokens))
+        total = sum(rows)
+        base = len(rows) * self._offset
+        mask = self._mask
+        scale = self._scale
+        return [(((total >> shift) & mask) - base) / scale for shift in self._shifts]
 
     def predict(self, features, rule_category=None):
         """(probabilities by category, the chosen category, flag probabilities).
@@ -115,17 +208,31 @@ class LinearModel:
         The chosen category is the most severe whose probability passes its threshold, else the
         likeliest; never less severe than `rule_category` unless the model is `floor` sure.
         """
-        scores = self.raw_scores(features)
+        return self.decide(self.raw_scores(features), rule_category)
+
+    def predict_groups(self, groups, rule_category=None):
+        """`predict` for features given as `feature_groups`."""
+        return self.decide(self.group_scores(groups), rule_category)
+
+    def decide(self, scores, rule_category=None):
+        """`predict` from the raw scores."""
+        probabilities, chosen = self.decide_category(scores, rule_category)
+        flags = {flag: 1.0 / (1.0 + exp(-max(min(score, 50.0), -50.0)))
+                 for flag, score in zip(self.flags, scores[len(self.classes):])}
+        return probabilities, chosen, flags
+
+    def decide_category(self, scores, rule_category=None):
+        """(probabilities by category, the chosen category) from the raw scores: see `predict`."""
         n = len(self.classes)
-        scaled = [s / self.temperature for s in scores[:n]]
+        temperature = self.temperature
+        scaled = [s / temperature for s in scores[:n]]
         top = max(scaled)
-        exps = [math.exp(s - top) for s in scaled]
+        exps = [exp(s - top) for s in scaled]
         total = sum(exps)
-        probabilities = {self.classes[i]: exps[i] / total for i in range(n)}
+        probabilities = dict(zip(self.classes, [e / total for e in exps]))
         chosen = None
-        for i in self._by_severity:
-            category = self.classes[i]
-            if probabilities[category] >= self.thresholds.get(category, 1.01):
+        for category, threshold in self._thresholds_by_severity:
+            if probabilities[category] >= threshold:
                 chosen = category
                 break
         if chosen is None:
@@ -133,5 +240,4 @@ class LinearModel:
         if (rule_category is not None and SEVERITY[rule_category] > SEVERITY[chosen]
                 and probabilities[chosen] < self.floor):
             chosen = rule_category
-        flags = {flag: 1.0 / (1.0 + math.exp(-max(min(scores[n + j], 50.0), -50.0))) for j, flag in enumerate(self.flags)}
-        return probabilities, chosen, flags
+        return probabilities, chosen

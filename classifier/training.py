@@ -16,6 +16,7 @@ from scipy.optimize import minimize_scalar
 from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
+from threadpoolctl import threadpool_limits
 
 from .analysis import analyse
 from .model import FORMAT, LEARNED_FLAGS, LinearModel
@@ -31,10 +32,14 @@ INNER_FOLDS = 3
 C_CATEGORY = 3.0
 C_FLAG = 1.0
 MIN_COUNT = 2  # a feature seen once cannot generalise; dropping it keeps the artifact small
+DECIMALS = 3  # weights are stored (and evaluated) rounded to this many places
+PRUNE = 0.1  # a feature whose every weight is smaller than this is dropped: it changes next to nothing
 RECALL_TARGETS = {"destructive": 0.97, "financial": 0.95}
 # The model may call a tool less severe than the rules' decisive evidence only when this sure of it:
 # a destructive tool called "read" is the costly error.
 FLOOR = 0.7
+# How much a point of recall below its target costs against a point of macro-F1 when thresholds are tuned.
+SHORTFALL_WEIGHT = 1.0
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.55, 0.025), 3)
 POLICYLAYER = {"Read": "read", "Write": "write", "Execute": "execute", "Destructive": "destructive",
                "Financial": "financial"}
@@ -91,6 +96,13 @@ class Vocabulary:
 
 
 def _fit_linear(X, y, flags):
+    # One BLAS thread: these problems are small, and on a busy machine a second thread spinning for a
+    # core that is taken makes the solver ten times slower (the results are the same).
+    with threadpool_limits(limits=1):
+        return _fit_models(X, y, flags)
+
+
+def _fit_models(X, y, flags):
     category = LogisticRegression(C=C_CATEGORY, class_weight="balanced", max_iter=5000, random_state=SEED)
     category.fit(X, y)
     flag_models = []
@@ -103,12 +115,6 @@ def _fit_linear(X, y, flags):
         model.fit(X, target)
         flag_models.append(model)
     return category, flag_models
-
-
-def _logits(category_model, X):
-    logits = np.zeros((X.shape[0], len(CATEGORIES)))
-    logits[:, category_model.classes_] = category_model.decision_function(X)
-    return logits
 
 
 def _softmax(logits, temperature):
@@ -173,7 +179,7 @@ def tune_thresholds(probabilities, y, rules):
                 thresholds = {"financial": float(t_fin), "destructive": float(t_des), "execute": t_exe}
                 pred = choose(probabilities, thresholds, rules, FLOOR)
                 shortfall = sum(max(0.0, target - recall(y, pred, c)) for c, target in RECALL_TARGETS.items())
-                key = round(macro_f1(y, pred) - shortfall, 5)
+                key = round(macro_f1(y, pred) - SHORTFALL_WEIGHT * shortfall, 5)
                 if best is None or key > best[0]:
                     best = (key, thresholds)
     return best[1]
@@ -181,24 +187,44 @@ def tune_thresholds(probabilities, y, rules):
 
 @dataclass
 class Fitted:
+    """A fitted model exactly as the artifact stores it: weights rounded to `DECIMALS` places,
+    features whose every weight is below `PRUNE` dropped, and each flag's cut folded into its
+    intercept (a flag is set at logit >= 0, p >= 0.5). `evaluate` measures this very model."""
+
     vocabulary: Vocabulary
-    category: LogisticRegression
-    flag_models: list
+    weights: np.ndarray  # features x (categories + flags)
+    intercept: np.ndarray
     temperature: float
     thresholds: dict
 
-    def probabilities(self, feature_lists):
-        X = self.vocabulary.matrix(feature_lists)
-        return _softmax(_logits(self.category, X), self.temperature), X
+    def logits(self, feature_lists):
+        return np.asarray(self.vocabulary.matrix(feature_lists) @ self.weights) + self.intercept
 
     def predict(self, feature_lists, rule_categories):
-        probabilities, X = self.probabilities(feature_lists)
+        logits = self.logits(feature_lists)
+        n = len(CATEGORIES)
+        probabilities = _softmax(logits[:, :n], self.temperature)
         rules = np.array([CATEGORIES.index(c) for c in rule_categories])
-        flags = np.column_stack([
-            np.full(X.shape[0], m[1] > 0) if isinstance(m, tuple) else m.predict_proba(X)[:, 1] >= 0.5
-            for m in self.flag_models
-        ])
-        return choose(probabilities, self.thresholds, rules, FLOOR), probabilities, flags
+        return choose(probabilities, self.thresholds, rules, FLOOR), probabilities, logits[:, n:] >= 0
+
+
+def _weights(vocabulary, category, flag_models, flag_cuts):
+    """(weights, intercept) of fitted scikit-learn models, as stored: rounded, tiny rows dropped."""
+    width = len(CATEGORIES) + len(LEARNED_FLAGS)
+    matrix = np.zeros((len(vocabulary.names), width))
+    intercept = np.zeros(width)
+    matrix[:, category.classes_] = category.coef_.T
+    intercept[category.classes_] = category.intercept_
+    for j, model in enumerate(flag_models):
+        column = len(CATEGORIES) + j
+        if isinstance(model, tuple):
+            intercept[column] = model[1] - flag_cuts[j]
+        else:
+            matrix[:, column] = model.coef_[0]
+            intercept[column] = model.intercept_[0] - flag_cuts[j]
+    matrix = np.round(matrix, DECIMALS)
+    matrix[np.abs(matrix).max(axis=1) < PRUNE] = 0.0
+    return matrix, np.round(intercept, DECIMALS)
 
 
 def _folds(y, groups, n_splits, seed=SEED):
@@ -212,49 +238,68 @@ def fit(data, index=None):
     features = [data.features[i] for i in index]
     y, flags, groups = data.y[index], data.flags[index], data.groups[index]
     oof = np.zeros((len(index), len(CATEGORIES)))
+    flag_oof = np.zeros(flags.shape)
     for train, test in _folds(y, groups, INNER_FOLDS):
         vocabulary = Vocabulary([features[i] for i in train])
-        category, _ = _fit_linear(vocabulary.matrix([features[i] for i in train]), y[train], flags[train][:, :0])
-        oof[test] = _logits(category, vocabulary.matrix([features[i] for i in test]))
+        category, flag_models = _fit_linear(vocabulary.matrix([features[i] for i in train]), y[train], flags[train])
+        weights, intercept = _weights(vocabulary, category, flag_models, [0.0] * flags.shape[1])
+        logits = np.asarray(vocabulary.matrix([features[i] for i in test]) @ weights) + intercept
+        oof[test] = logits[:, : len(CATEGORIES)]
+        flag_oof[test] = logits[:, len(CATEGORIES) :]
     temperature = fit_temperature(oof, y)
     rules = np.array([CATEGORIES.index(data.rule_categories[i]) for i in index])
     thresholds = tune_thresholds(_softmax(oof, temperature), y, rules)
+    flag_cuts = [tune_flag_cut(flag_oof[:, j], flags[:, j]) for j in range(flags.shape[1])]
     vocabulary = Vocabulary(features)
     category, flag_models = _fit_linear(vocabulary.matrix(features), y, flags)
-    return Fitted(vocabulary, category, flag_models, temperature, thresholds)
+    weights, intercept = _weights(vocabulary, category, flag_models, flag_cuts)
+    return Fitted(vocabulary, weights, intercept, temperature, thresholds)
+
+
+# A flag is set when its logit passes a cut chosen for the best F1 on out-of-fold predictions: the
+# rarer flags (a few percent of tools) would otherwise almost never reach p = 0.5. The artifact
+# folds the cut into the flag's intercept, so inference still sets a flag at p >= 0.5.
+FLAG_CUTS = np.round(np.log(np.arange(0.1, 0.91, 0.05) / (1 - np.arange(0.1, 0.91, 0.05))), 4)
+
+
+def tune_flag_cut(logits, truth):
+    best = None
+    for cut in FLAG_CUTS:
+        predicted = logits >= cut
+        tp = int(np.sum(predicted & (truth == 1)))
+        f1 = 2 * tp / (np.sum(predicted) + np.sum(truth == 1)) if tp else 0.0
+        if best is None or f1 > best[0] + 1e-9:
+            best = (f1, float(cut))
+    return best[1]
 
 
 # -- the artifact --------------------------------------------------------------------------------
 def to_document(fitted, labels_path=LABELS):
     """The model as plain JSON: deterministic, so the same labels always give the same bytes."""
-    width = len(CATEGORIES) + len(LEARNED_FLAGS)
-    matrix = np.zeros((len(fitted.vocabulary.names), width))
-    intercept = np.zeros(width)
-    matrix[:, fitted.category.classes_] = fitted.category.coef_.T
-    intercept[fitted.category.classes_] = fitted.category.intercept_
-    for j, model in enumerate(fitted.flag_models):
-        if isinstance(model, tuple):
-            intercept[len(CATEGORIES) + j] = model[1]
-        else:
-            matrix[:, len(CATEGORIES) + j] = model.coef_[0]
-            intercept[len(CATEGORIES) + j] = model.intercept_[0]
     weights = {}
-    for name, row in zip(fitted.vocabulary.names, np.round(matrix, 4)):
+    for name, row in zip(fitted.vocabulary.names, fitted.weights):
         if np.any(row != 0):
-            weights[name] = [float(w) for w in row]
+            weights[name] = [_number(w) for w in row]
     body = {
         "format": FORMAT,
         "classes": list(CATEGORIES),
         "flags": list(LEARNED_FLAGS),
-        "intercept": [float(w) for w in np.round(intercept, 4)],
+        "intercept": [_number(w) for w in fitted.intercept],
         "temperature": round(fitted.temperature, 4),
         "thresholds": {c: round(t, 4) for c, t in sorted(fitted.thresholds.items())},
         "floor": FLOOR,
+        "decimals": DECIMALS,
         "trained_on": {"labels": Path(labels_path).name, "sha256": _sha256(labels_path)},
         "weights": weights,
     }
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
     return {"version": digest, **body}
+
+
+def _number(weight):
+    """A weight for the JSON file: an int when whole (`0` rather than `0.0`), else the rounded float."""
+    weight = float(weight)
+    return int(weight) if weight.is_integer() else weight
 
 
 def _sha256(path):

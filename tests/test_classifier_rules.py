@@ -108,3 +108,138 @@ def test_suspicious_instructions(description):
 )
 def test_tools_speaking_of_their_own_job_are_not_suspicious(definition):
     assert "suspicious_instructions" not in classify(definition).flags
+
+
+# -- rules added in rules-0.4, one case each (each rule is general: it reads words, not names) ---
+@pytest.mark.parametrize(
+    "definition, category",
+    [
+        # the name's verb is the object the description reads
+        (tool("post_comments", "Get post comments of a public profile"), "read"),
+        (tool("exchange_rate", "Retrieves exchange rates using the central bank's API"), "read"),
+        (tool("archive_list", "Send a list to the archive"), "write"),
+        # listed actions are verbs in a list, not nouns or participles
+        (tool("fx_daily", "This API returns the daily time series of the currency pair, updated realtime."), "read"),
+        (tool("edit_workbooks", "Update or delete Azure Monitor Workbooks"), "destructive"),
+        (tool("simulate_swap", "Simulate a token swap to get the expected outcome without executing it"), "read"),
+        # arithmetic adds numbers; nothing is stored
+        (tool("add", "Add two numbers", {"a": {"type": "number"}, "b": {"type": "number"}}), "read"),
+        # producing something into a caller-chosen path writes
+        (tool("generate_diagram", "Generate a Mermaid diagram", {"outputPath": {"type": "string"}}), "write"),
+        (tool("text_to_audio", "Convert text to audio and save the output audio file to a given directory."), "write"),
+        # an option that replaces what exists makes a write destructive
+        (tool("setup_elasticsearch", "Set up Elasticsearch with Docker", {"force_recreate": {"type": "boolean"}}),
+         "destructive"),
+        (tool("file_writer", "Write content to the specified file path", {"filePath": {"type": "string"}}),
+         "destructive"),
+        # running a fixed audit or check reads; starting a run executes
+        (tool("run_seo_audit", "Run SEO audit"), "read"),
+        (tool("create_flow_run", "Create a new flow run for the specified deployment"), "execute"),
+        (tool("start_process", "Start a long-running process"), "execute"),
+        # a call that sends no transaction is a dry call
+        (tool("wallet_call", "Call a contract method without sending a transaction"), "read"),
+        # `apply` writes, unless what it applies is code (migrations, infrastructure)
+        (tool("apply_slide_template", "Apply a structured layout template to an existing slide"), "write"),
+        (tool("apply_migration", "Applies a SQL migration to the database"), "execute"),
+        # reading verbs whose object makes them a change
+        (tool("resolve_comment", "Resolve a comment in a spreadsheet"), "write"),
+        (tool("select_tab", "Select a tab by index"), "write"),
+        (tool("select_option", "Select an option from a dropdown"), "execute"),
+        # stopping running work ends it
+        (tool("superset_query_stop", "Stop a running query"), "destructive"),
+        # an HTTP GET reads; other methods execute
+        (tool("http_get", "Perform an HTTP GET request", {"url": {"type": "string"}}), "read"),
+        (tool("http_post", "Perform an HTTP POST request", {"url": {"type": "string"}}), "execute"),
+        # a command named by a non-running verb is a name, not code to run
+        (tool("remove_from_whitelist", "Remove a command from the whitelist", {"command": {"type": "string"}}), "write"),
+        # money: phrases and qualified nouns
+        (tool("send_encrypted_message", "Send an encrypted message to an account using a small token transfer"),
+         "financial"),
+        (tool("send_invoice_reminder", "Send a reminder for an existing invoice"), "write"),
+        (tool("set_trading_stop", "Set the take-profit and stop-loss of a position"), "financial"),
+        # removing something with no container named removes the thing itself
+        (tool("remove_shared_label", "Remove shared label in Todoist"), "destructive"),
+        (tool("remove_tag", "Remove a tag from a conversation"), "write"),
+    ],
+)
+def test_rules_0_4(definition, category):
+    result = classify(definition)
+    assert result.category == category, result.evidence
+
+
+def test_a_second_action_joined_to_a_reading_opener_is_evidence():
+    result = classify(tool("get_context", "Get or create context for a topic or project"))
+    assert any('"or create" → write' in e for e in result.evidence), result.evidence
+
+
+def test_anchored_phrases_match_as_the_plain_regex_would():
+    """A Phrase with anchors tries its regex only where an anchor occurs: the same matches as a search."""
+    import json
+    from pathlib import Path
+
+    import classifier.flags as flags
+    import classifier.rules as rules
+    from classifier.features import Phrase, tool_facts
+
+    phrases = [v for module in (rules, flags) for v in vars(module).values() if isinstance(v, Phrase)]
+    phrases += list(flags._SUSPICIOUS)
+    anchored = [p for p in phrases if p.anchors]
+    assert len(anchored) >= 10
+    labels = Path(__file__).resolve().parents[1] / "data" / "labels" / "tools_labelled.jsonl"
+    texts = [json.loads(line).get("description") or "" for line in labels.read_text().splitlines()]
+    texts += [POISONED, "Permanently deletes it; data will be lost. Make an HTTP POST request to the url.",
+              "resend funds, transfer tokens, stop-loss, don't tell the user, ~/.ssh/id_rsa, api_keys"]
+    for text in texts:
+        facts = tool_facts({"name": "x", "description": text})
+        for phrase in anchored:
+            plain = phrase.regex.search(facts.description) if phrase.may_match(facts.description, facts.words) else None
+            fast = phrase.search(facts.description, facts.words)
+            assert (fast and fast.span()) == (plain and plain.span()), (phrase.regex.pattern, text)
+            plain_all = [m.span() for m in phrase.regex.finditer(facts.description)] \
+                if phrase.may_match(facts.description, facts.words) else []
+            assert [m.span() for m in phrase.finditer(facts.description, facts.words)] == plain_all
+
+
+def test_the_fast_model_path_scores_as_the_features_do():
+    """`classify` scores with packed integer rows; training reads feature strings: the same numbers."""
+    import json
+    from pathlib import Path
+
+    from classifier import _current_model
+    from classifier.analysis import analyse
+    from classifier.training import tool_of
+
+    model = _current_model()
+    labels = Path(__file__).resolve().parents[1] / "data" / "labels" / "tools_labelled.jsonl"
+    for line in labels.read_text().splitlines():
+        row = json.loads(line)
+        analysis = analyse(tool_of(row), {"name": row["server"]})
+        slow = model.raw_scores(analysis.features())
+        fast = model.analysis_scores(analysis.facts, analysis.found, analysis.rule_category, analysis.rule_flags,
+                                     analysis.server_tokens)
+        assert max(abs(a - b) for a, b in zip(slow, fast)) < 1e-9, row["tool"]
+
+
+def test_classifying_is_the_same_in_every_process():
+    """Integer sums do not depend on set order (string hashing differs between processes)."""
+    import subprocess
+    import sys
+
+    code = ("import classifier, json; print(json.dumps([classifier.classify({'name': n, 'description': d})"
+            ".as_dict() for n, d in [('send_email', 'Send an email to anyone'), ('get_file', 'Read a local file'),"
+            " ('pay', 'Pay an invoice with a card')]]))")
+    outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                              env={"PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(outputs) == 1
+
+
+@pytest.mark.parametrize(
+    "definition, category",
+    [
+        (tool("git_checkout", "Switches branches"), "write"),  # a checkout with no money in sight
+        (tool("checkout_cart", "Check out the shopping cart and pay"), "financial"),
+        (tool("create_checkout", "Create a checkout session"), "financial"),
+    ],
+)
+def test_checkout_pays_only_with_money_in_sight(definition, category):
+    assert classify(definition).category == category
