@@ -5,6 +5,7 @@ import functools
 import io
 import json
 import sys
+import unicodedata
 
 import click
 
@@ -31,17 +32,20 @@ def format_option(command):
 
 
 def reports_errors(command):
-    """Turn the library's errors about bad input into a one-line message and exit status 1."""
+    """Turn the library's errors about bad input into a one-line message and exit status 1.
+
+    Messages quote the input they are about: its control characters are shown escaped, so a key
+    like "\\r" or "\\x1b[2J" can neither break the line nor drive the terminal."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
         except (ManifestError, CatalogueError, ModelError) as error:
-            raise click.ClickException(str(error)) from None
+            raise click.ClickException(_visible(str(error))) from None
         except OSError as error:
             where = f"{error.filename}: " if getattr(error, "filename", None) else ""
-            raise click.ClickException(f"{where}{error.strerror or error}") from None
+            raise click.ClickException(_visible(f"{where}{error.strerror or error}")) from None
 
     return wrapper
 
@@ -50,19 +54,32 @@ def _progress(length, label):
     return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
 
 
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def json_line(value):
+    """One JSON line. U+0085, U+2028 and U+2029 are escaped too: JSON lets them through raw, but
+    str.splitlines() and other line readers break a line at them. (They only occur inside strings.)"""
+    return json.dumps(value, ensure_ascii=False).translate(_LINE_BREAKS)
+
+
 def _emit(rows, fmt, columns):
     """Rows (dicts) as a table, JSON lines or CSV on stdout."""
     if fmt == "json":
         for row in rows:
-            click.echo(json.dumps(row, ensure_ascii=False))
+            click.echo(json_line(row))
         return
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     if fmt == "csv":
+        # For scripts, the data as it is: click would strip anything that looks like an ANSI code
+        # (`\x1b[31mdelete` would print as `delete`, another name), so it is told not to. On a
+        # terminal, what could drive it is shown escaped, as in a table.
+        terminal = sys.stdout.isatty()
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(columns)
-        writer.writerows(cells)
-        click.echo(out.getvalue(), nl=False)
+        writer.writerows([[_visible(str(c)) for c in row] for row in cells] if terminal else cells)
+        click.echo(out.getvalue(), nl=False, color=not terminal)
         return
     from tabulate import tabulate  # only tables need it
 
@@ -77,8 +94,20 @@ def _cell(value):
     return "" if value is None else value
 
 
+def _visible(text):
+    """Text for a terminal: control, bidi and invisible characters shown as escapes (`\\x1b`,
+    `\\u202e`), so a tool's name or description can neither send escape sequences to the terminal
+    nor make itself look like something else. JSON and CSV output keep the data as it is."""
+    if text.isprintable():
+        return text
+    return "".join(ascii(c)[1:-1] if unicodedata.category(c) in _HIDDEN else c for c in text)
+
+
+_HIDDEN = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
+
+
 def _clip(value, width=60):
-    text = " ".join(str(value).split())
+    text = _visible(" ".join(str(value).split()))
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -160,7 +189,7 @@ def classify_command(input_file):
         result = classifier.classify(tool)
         out = {} if tool["id"] is None else {"id": tool["id"]}
         out.update(server=tool["server"], name=tool["name"], **result.as_dict())
-        click.echo(json.dumps(out, ensure_ascii=False))
+        click.echo(json_line(out))
 
 
 @cli.command()
@@ -202,7 +231,8 @@ def show(server, fmt, db_path):
         return
     if fmt == "table":
         counts = ", ".join(f"{n} {c}" for c, n in record["categories"].items() if n)
-        click.echo(f"{record['name']}  (sources: {', '.join(record['sources'])}; {len(record['tools'])} tools: {counts})")
+        click.echo(f"{_visible(record['name'])}  (sources: {_visible(', '.join(record['sources']))}; "
+                   f"{len(record['tools'])} tools: {counts})")
         if record["description"]:
             click.echo(_clip(record["description"], 200))
         click.echo()
@@ -251,7 +281,7 @@ def _load_overrides(path):
     try:
         return Overrides.load(path) if path else None
     except OverridesError as error:
-        raise click.ClickException(str(error)) from None
+        raise click.ClickException(_visible(str(error))) from None
 
 
 @cli.command()

@@ -1,7 +1,7 @@
 """`mcp-risk crawl registry|docker|glama|smithery|awesome|file` and `mcp-risk crawl --config FILE`:
 thin layers over `crawler` (fetch pages) and `catalogue.crawling` (store them).
 
-Heavy imports (httpx, hishel, bs4) happen inside the commands, so `mcp-risk --help` stays quick.
+Heavy imports (httpx, hishel) happen inside the commands, so `mcp-risk --help` stays quick.
 """
 
 import signal

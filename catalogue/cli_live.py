@@ -15,7 +15,7 @@ import click
 
 from crawler import ManifestError
 
-from .cli import _emit, db_option, reports_errors
+from .cli import _emit, db_option, json_line, reports_errors
 from .db import open_catalogue
 
 RISK_ORDER = ("low", "medium", "high", "critical")
@@ -228,12 +228,13 @@ def _classified(db, result):
 
 
 def _write_policies(directory, classified):
-    from .policies import dumps, policylayer_policy, safe_filename, write_atomically
+    from .policies import dumps, policylayer_policy, unique_filename, write_atomically
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
+    used = set()
     for server, rows in classified.items():
-        write_atomically(folder / safe_filename(server), dumps(policylayer_policy(server, rows)))
+        write_atomically(folder / unique_filename(server, ".json", used), dumps(policylayer_policy(server, rows)))
     click.echo(f"wrote {len(classified)} polic{'y' if len(classified) == 1 else 'ies'} to {directory}", err=True)
 
 
@@ -245,7 +246,7 @@ def _show(result, rows, fmt):
                "warnings": result.warnings,
                "tools": [{k: row[k] for k in ("tool", "category", "risk", "confidence", "flags", "evidence")}
                          for row in rows or []]}
-        click.echo(json.dumps(out, ensure_ascii=False))
+        click.echo(json_line(out))
         return
     if not result.ok:
         click.echo(f"\n== {_clean(result.name)}  FAILED: {_clean(result.error)}")

@@ -61,7 +61,7 @@ class Catalogue:
     @staticmethod
     def quote_fts(text):
         """Free text as an FTS5 query of quoted words: no operator or column syntax gets through."""
-        words = re.findall(r"[^\s\"]+", text)
+        words = re.findall(r"[^\s\"\x00]+", text)  # FTS5 cannot take a NUL even inside quotes
         return " ".join(f'"{word}"' for word in words) or '""'
 
 

@@ -105,7 +105,8 @@ class Overrides:
     """
 
     def __init__(self, document=None, where="overrides"):
-        document = document or {}
+        # Only an empty file means "no overrides": `[]`, `0` or `""` is a mistake, said as one.
+        document = {} if document is None else document
         self.where = where
         if not isinstance(document, dict):
             raise OverridesError(f"{where}: expected a mapping at the top")
@@ -134,12 +135,17 @@ class Overrides:
             raise OverridesError(f"{path}: cannot read ({error})") from None
         import yaml
 
+        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
         try:
-            document = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+            document = json.loads(text) if kind == "JSON" else yaml.safe_load(text)
         except json.JSONDecodeError as error:
             raise OverridesError(f"{path}: not valid JSON ({error})") from None
         except yaml.YAMLError as error:
             raise OverridesError(f"{path}: not valid YAML ({' '.join(str(error).split())})") from None
+        except RecursionError:  # both parsers recurse: nesting past the stack
+            raise OverridesError(f"{path}: not usable {kind} (nested too deeply)") from None
+        except ValueError as error:  # a number of 5,000 digits
+            raise OverridesError(f"{path}: not usable {kind} ({str(error)[:200]})") from None
         return cls(document, where=str(path))
 
     def _check_keys(self, mapping, allowed, prefix):

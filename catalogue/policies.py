@@ -32,18 +32,41 @@ def dumps(policy):
 
 
 _UNSAFE = re.compile(r"[^a-z0-9._-]+")
+# A kept name must not be one another name could be turned into: `x-1a2b3c4d` is what `X` becomes,
+# `x.mcp-risk` is the sidecar of `x`. And Windows keeps these for devices, with any extension.
+_LOOKS_DERIVED = re.compile(r"(-[0-9a-f]{8,64}|\.mcp-risk)$")
+_WINDOWS_DEVICES = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(10)), *(f"lpt{i}" for i in range(10))}
 
 
-def safe_filename(server, suffix=".json"):
+def _digest(server):
+    return hashlib.sha256(server.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def safe_filename(server, suffix=".json", digits=8):
     """A file name for a server that is safe on every file system and unique per server name.
 
     Plain lowercase names are kept (`github` -> `github.json`); any other name is slugged and gets
-    a short hash of the real name, so `GitHub` and `git/hub` can never collide.
+    a short hash of the real name, so `GitHub` and `git/hub` can never collide. So does a plain
+    name that looks like such a file (`github-1a2b3c4d`), like a Claude sidecar (`x.mcp-risk`) or
+    like a Windows device (`con`, `nul.x`).
     """
     slug = _UNSAFE.sub("-", server.lower()).strip("-._")[:80].rstrip("-._") or "server"
-    if slug != server:
-        slug += "-" + hashlib.sha256(server.encode("utf-8")).hexdigest()[:8]
+    device = slug.split(".", 1)[0] in _WINDOWS_DEVICES
+    if device:  # `nul.0-1a2b3c4d.json` would still be the device: `nul-0-1a2b3c4d.json` is not
+        slug = slug.replace(".", "-", 1)
+    if device or slug != server or _LOOKS_DERIVED.search(slug):
+        slug += "-" + _digest(server)[:digits]
     return slug + suffix
+
+
+def unique_filename(server, suffix, used):
+    """safe_filename(), unless two servers' short hashes agree (a name found on purpose to take
+    another's file): then the full hash. The name and its sidecar are added to `used`."""
+    name = safe_filename(server, suffix)
+    if name in used:
+        name = safe_filename(server, suffix, digits=64)
+    used.update((name, sidecar_name(name)))
+    return name
 
 
 def sidecar_name(policy_file):
@@ -83,10 +106,12 @@ def export_policies(db, directory, progress=None, fmt="policylayer", profile="ba
     index = []
     current, tools = None, []
 
+    used = {"_index.json"}
+
     def flush():
         if current is None:
             return
-        name = safe_filename(current, suffix)
+        name = unique_filename(current, suffix, used)
         decisions = decide(current, tools, profile, overrides)
         text, sidecar = render(fmt, current, profile, decisions, [t["classifier_version"] for t in tools if t["classifier_version"]])
         write_atomically(directory / name, text)

@@ -130,10 +130,17 @@ def intercept(server, profile, decisions, info):
         "tools": tools,
         "x-mcp-risk": info,
     }
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120), None
+    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+    if "\x85" in text:
+        # PyYAML writes a NEL (U+0085) as it is and reads it back as a line break: `get\x85` would
+        # come back as `get `, another tool's name. Escaped (ASCII output), every name survives.
+        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=False, width=120)
+    return text, None
 
 
-_RATE = re.compile(r"^[1-9][0-9]*/(minute|hour|day)$")
+# Matched whole (fullmatch): a `$` also matches before a final newline, which let a tool named
+# "x\n" into a Cedar permit that its own check then refused, failing the whole export.
+_RATE = re.compile(r"[1-9][0-9]*/(minute|hour|day)")
 
 
 def check_intercept(text):
@@ -157,14 +164,14 @@ def check_intercept(text):
             if action == "deny":
                 _expect("conditions" not in rule and "rate_limit" not in rule, f"tools.{name}: deny rules take no conditions")
             else:
-                _expect(bool(_RATE.match(str(rule.get("rate_limit", "")))) or rule.get("conditions"),
+                _expect(bool(_RATE.fullmatch(str(rule.get("rate_limit", "")))) or rule.get("conditions"),
                         f"tools.{name}: evaluate rules need a rate_limit or conditions")
     return document
 
 
 # -- Claude Code settings.json --------------------------------------------------------------------
 _CLAUDE_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
-CLAUDE_ENTRY = re.compile(r"^mcp__[A-Za-z0-9_-]+__[A-Za-z0-9_-]+$")
+CLAUDE_ENTRY = re.compile(r"mcp__[A-Za-z0-9_-]+__[A-Za-z0-9_-]+")
 
 
 def claude_name(part):
@@ -195,19 +202,19 @@ def check_claude(text):
     _expect(set(permissions) <= {"allow", "ask", "deny"}, "permissions hold allow, ask and deny")
     for kind, entries in permissions.items():
         for entry in entries:
-            _expect(bool(CLAUDE_ENTRY.match(entry)), f"{kind}: {entry!r} is not an mcp__<server>__<tool> name")
+            _expect(bool(CLAUDE_ENTRY.fullmatch(entry)), f"{kind}: {entry!r} is not an mcp__<server>__<tool> name")
     return document
 
 
 # -- ToolHive Cedar -------------------------------------------------------------------------------
-_CEDAR_SAFE = re.compile(r'^[^"\\\x00-\x1f\x7f]+$')
-CEDAR_PERMIT = re.compile(r'^permit\(principal, action == Action::"call_tool", resource == Tool::"[^"\\\x00-\x1f\x7f]+"\);$')
+_CEDAR_SAFE = re.compile(r'[^"\\\x00-\x1f\x7f]+')
+CEDAR_PERMIT = re.compile(r'permit\(principal, action == Action::"call_tool", resource == Tool::"[^"\\\x00-\x1f\x7f]+"\);')
 
 
 def cedar(server, profile, decisions, info):
     policies = []
     for d in decisions:
-        if d.action == "allow" and _CEDAR_SAFE.match(d.tool):
+        if d.action == "allow" and _CEDAR_SAFE.fullmatch(d.tool):
             policies.append(f'permit(principal, action == Action::"call_tool", resource == Tool::"{d.tool}");')
         # Everything else stays denied: Cedar here is default deny. Rate limits and approvals
         # cannot be said in the policy syntax ToolHive documents, and a name with quotes or
@@ -227,7 +234,7 @@ def check_cedar(text):
     cedar_block = document.get("cedar")
     _expect(isinstance(cedar_block, dict) and cedar_block.get("entities_json") == "[]", "cedar.entities_json")
     for policy in cedar_block.get("policies", []):
-        _expect(bool(CEDAR_PERMIT.match(policy)), f"not the documented permit form: {policy!r}")
+        _expect(bool(CEDAR_PERMIT.fullmatch(policy)), f"not the documented permit form: {policy!r}")
     return document
 
 
@@ -248,6 +255,8 @@ def render(fmt, server, profile, decisions, classifier_versions=(), server_as=No
 
 def pins(text):
     """The `x-mcp-risk` block of a policy we wrote (or of its sidecar): server, decisions with hashes."""
+    # A policy file may have been edited by anyone: every way it can fail to parse, and every value
+    # of the wrong type, is a PolicyFormatError, never a crash further on in `mcp-risk diff`.
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
@@ -255,12 +264,25 @@ def pins(text):
 
         try:
             document = yaml.safe_load(text)
-        except yaml.YAMLError:
+        except (yaml.YAMLError, ValueError, RecursionError):
             document = None
+    except (ValueError, RecursionError):  # a 5,000-digit number; nesting past the stack
+        document = None
     if isinstance(document, dict) and isinstance(document.get("x-mcp-risk"), dict):
         document = document["x-mcp-risk"]
-    if not (isinstance(document, dict) and isinstance(document.get("decisions"), dict) and document.get("server")):
+    if not (isinstance(document, dict) and isinstance(document.get("decisions"), dict)
+            and isinstance(document.get("server"), str) and document["server"]):
         raise PolicyFormatError("no mcp-risk pins in it (an `x-mcp-risk` block with `server` and `decisions`)")
+    from crawler.manifest import ManifestError, check_json
+
+    try:  # half a surrogate pair (a `\ud800` escape) cannot be looked up, stored or printed
+        check_json({"server": document["server"], "decisions": document["decisions"]}, "x-mcp-risk")
+    except ManifestError as error:
+        raise PolicyFormatError(str(error)) from None
+    for tool, decision in document["decisions"].items():
+        _expect(isinstance(tool, str) and isinstance(decision, dict)
+                and all(isinstance(decision.get(k), (str, type(None))) for k in ("action", "category", "risk", "hash")),
+                f"decisions.{str(tool)[:80]!r}: expected an object with text action, category, risk and hash")
     return document
 
 

@@ -132,6 +132,9 @@ def load(path):
         raise ConfigError(f"{path}: cannot read ({error.strerror or error})") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    except (ValueError, RecursionError) as error:  # a 5,000-digit number; arrays nested past the stack
+        why = "nested too deeply" if isinstance(error, RecursionError) else str(error)[:200]
+        raise ConfigError(f"{path}: not usable TOML ({why})") from None
     return parse(document, path)
 
 
@@ -177,7 +180,7 @@ def parse(document, path):
         limit = {**limits, **{k: v for k, v in table.items() if k in _LIMIT_KEYS}}
         entries.append((source, http_options(**settings), Limits(**limit)))
     db = document.get("db")
-    if db is not None and not isinstance(db, str):
+    if db is not None and (not isinstance(db, str) or "\x00" in db):
         raise ConfigError(f"{path}: db must be a string (a path)")
     return CrawlPlan(str(base_dir / db) if db else None, entries)
 
@@ -204,6 +207,10 @@ _TYPES = {
 
 def _check_types(table, where):
     for key, value in table.items():
+        texts = value if key == "paths" and isinstance(value, list) else [value]
+        if any(isinstance(text, str) and "\x00" in text for text in texts):
+            # TOML can spell one (\u0000); no path or URL can hold it (open() raises ValueError).
+            raise ConfigError(f"{where}: {key} contains a NUL character")
         kind = _TYPES.get(key)
         if kind is None:
             continue

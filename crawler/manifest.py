@@ -6,10 +6,15 @@ from dataclasses import dataclass, field
 
 # The fields that define a tool: a change to any of them is a new definition.
 DEFINING_FIELDS = ("name", "title", "description", "inputSchema", "outputSchema", "annotations")
+MAX_DEPTH = 64  # JSON nesting in a tool's schemas; real ones stay under 30
 
 
 class ManifestError(ValueError):
     """Input that is not a usable tool or server; the message names what and where."""
+
+
+class UnstorableValue(ManifestError):
+    """JSON nested too deeply, or text that is not Unicode: nothing downstream could take it."""
 
 
 @dataclass(slots=True)
@@ -31,6 +36,50 @@ def _optional(value, kind, what, where):
                         f"got {type(value).__name__}")
 
 
+def lone_surrogate(value):
+    """Whether a string is not valid Unicode: it holds half a UTF-16 surrogate pair.
+
+    JSON's `\\ud800` escape gives Python such a string, which cannot be written as UTF-8: left in a
+    tool, it would crash hashing, the catalogue and every output downstream.
+    """
+    if value.isascii():
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def without_surrogates(value):
+    """The text with each half of a UTF-16 surrogate pair replaced by U+FFFD (for text that is kept
+    whatever it holds, or shown: the rest of it stays as it was)."""
+    if not lone_surrogate(value):
+        return value
+    return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
+
+
+def check_json(value, where, max_depth=MAX_DEPTH):
+    """ManifestError unless a JSON value nests at most `max_depth` levels and all its strings (keys
+    too) are valid Unicode. Iterative, so a hostile value cannot blow the stack."""
+    stack = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, str):
+            if lone_surrogate(node):
+                raise UnstorableValue(f"{where}: text that is not valid Unicode (a lone UTF-16 surrogate)")
+            continue
+        if isinstance(node, dict):
+            children = [*node.keys(), *node.values()]
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if level > max_depth:
+            raise UnstorableValue(f"{where}: JSON nested more than {max_depth} levels deep")
+        stack.extend((child, level + 1) for child in children)
+
+
 def normalize_tool(obj, where):
     """Check one MCP Tool object and keep only its defining fields (absent ones as None).
 
@@ -44,7 +93,7 @@ def normalize_tool(obj, where):
         raise ManifestError(f"{where}: tool has no \"name\" (a non-empty string)")
     input_schema = obj.get("inputSchema", obj.get("input_schema"))
     output_schema = obj.get("outputSchema", obj.get("output_schema"))
-    return {
+    tool = {
         "name": name,
         "title": _optional(obj.get("title"), str, "\"title\"", where),
         "description": _optional(obj.get("description"), str, "\"description\"", where),
@@ -52,6 +101,11 @@ def normalize_tool(obj, where):
         "outputSchema": _optional(output_schema, dict, "\"outputSchema\"", where),
         "annotations": _optional(obj.get("annotations"), dict, "\"annotations\"", where),
     }
+    # A schema 900 levels deep parses, then overflows the stack of whatever walks it next (the
+    # classifier, json.dumps); half a surrogate pair cannot be hashed or stored. Refused here, once.
+    for value in tool.values():
+        check_json(value, f"{where}: tool {name[:80]!r}")
+    return tool
 
 
 def canonical_json(value):

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..manifest import ManifestError
+from ..manifest import ManifestError, lone_surrogate, without_surrogates
 
 REMOTE_TYPES = {"http": "http", "streamable-http": "http", "streamablehttp": "http", "sse": "sse"}
 
@@ -89,10 +89,18 @@ def parse_json(text, where):
         return json.loads(text)
     except json.JSONDecodeError:
         pass
+    except (ValueError, RecursionError) as error:  # a 5,000-digit number; nesting past the stack
+        raise ManifestError(f"{where}: not usable JSON ({_why(error)})") from None
     try:
         return json.loads(_strip_jsonc(text))
     except json.JSONDecodeError as error:
         raise ManifestError(f"{where}: not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})") from None
+    except (ValueError, RecursionError) as error:
+        raise ManifestError(f"{where}: not usable JSON ({_why(error)})") from None
+
+
+def _why(error):
+    return "nested too deeply" if isinstance(error, RecursionError) else str(error)[:200]
 
 
 def _strip_jsonc(text):
@@ -146,6 +154,8 @@ def _base_dir(path):
 def spec_from_entry(name, entry, *, origin, base_dir=None, workspace=None):
     """A ServerSpec from one config entry, None when the entry is disabled."""
     where = f"{origin}: server {name!r}"
+    if isinstance(name, str) and lone_surrogate(name):  # a JSON key "\ud800": not a name to print or store
+        return ServerSpec(name=without_surrogates(name), origin=origin, problem=f"{where}: its name is not valid Unicode")
     if not isinstance(entry, dict):
         return ServerSpec(name=name, origin=origin, problem=f"{where}: expected an object, got {type(entry).__name__}")
     if entry.get("disabled") is True or entry.get("enabled") is False:
@@ -185,16 +195,24 @@ def _spec(name, entry, origin, where, base_dir, workspace):
     if not isinstance(args, list) or not all(isinstance(a, (str, int, float)) and not isinstance(a, bool) for a in args):
         raise ManifestError(f"{where}: \"args\" must be an array of strings")
     args = [expand(str(a), where) for a in args]
+    if any(_unusable(a) for a in args):
+        raise ManifestError(f"{where}: \"args\" contains a NUL character or text that is not Unicode")
     env = {k: expand(v, where) for k, v in _string_map(entry.get("env"), "env", where).items()}
     command, args = _absolute(command, args, base_dir)
     return ServerSpec(name=name, origin=origin, command=command, args=tuple(args), env=env, transport="stdio")
 
 
+def _unusable(text):
+    """No process takes a NUL in an argument, nor half a UTF-16 surrogate pair (a JSON "\\ud800"):
+    Path.resolve() and exec raise ValueError on them, not an error about the config."""
+    return "\x00" in text or lone_surrogate(text)
+
+
 def _string(value, what, where):
     if not isinstance(value, str):
         raise ManifestError(f"{where}: \"{what}\" must be a string, got {type(value).__name__}")
-    if "\x00" in value:
-        raise ManifestError(f"{where}: \"{what}\" contains a NUL character")
+    if _unusable(value):
+        raise ManifestError(f"{where}: \"{what}\" contains a NUL character or text that is not Unicode")
     return value
 
 
@@ -207,7 +225,7 @@ def _string_map(value, what, where):
     for key, item in value.items():
         if isinstance(item, (int, float)) and not isinstance(item, bool):
             item = str(item)
-        if not isinstance(item, str) or not key or "=" in key or "\x00" in key + item:
+        if not isinstance(item, str) or not key or "=" in key or _unusable(key + item):
             raise ManifestError(f"{where}: \"{what}\" must be an object of strings (bad entry {key!r})")
         out[key] = item
     return out

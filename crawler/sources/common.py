@@ -3,7 +3,7 @@
 import json
 
 from ..identity import check_name, clean_text
-from ..manifest import MAX_DEPTH, ManifestError, check_json, lone_surrogate, normalize_tool
+from ..manifest import MAX_DEPTH, ManifestError, check_json, normalize_tool, without_surrogates
 
 TEXT_LIMIT = 2_000
 SERVER_JSON_LIMIT = 256 * 1024
@@ -23,9 +23,7 @@ def verbatim(value):
     """
     if not isinstance(value, str) or not value.strip():
         return None
-    if lone_surrogate(value):
-        value = "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in value)
-    return value
+    return without_surrogates(value)
 
 
 def json_value(value, where, errors, what):
@@ -167,7 +165,8 @@ def registry_server(server, extra_meta, where, errors, source):
     # does not get to fill the catalogue.
     # Checked first (json_value): json.dumps of a value nested 900 levels deep overflows the stack,
     # and text that is not Unicode could not be stored.
-    raw = json.dumps(server, ensure_ascii=False, default=str) if json_value(server, where, errors, "server.json") else ""
+    checked = json_value(server, where, errors, "server.json")
+    raw = json.dumps(checked, ensure_ascii=False, default=str) if checked else ""
     if raw and len(raw) <= SERVER_JSON_LIMIT:
         meta["server_json"] = server
     elif raw:

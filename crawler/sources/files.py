@@ -50,11 +50,13 @@ def read_file(path, server=None):
     """(manifests, errors) of one file. ManifestError when the file as a whole is unusable."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ManifestError(f"{path}: larger than {MAX_FILE_BYTES:,} bytes")
-        data = path.read_bytes()
-    except OSError as error:
-        raise ManifestError(f"{path}: cannot read ({error.strerror or error})") from None
+        size = path.stat().st_size
+        if size <= MAX_FILE_BYTES:
+            data = path.read_bytes()
+    except (OSError, ValueError) as error:  # ValueError: a NUL in the path
+        raise ManifestError(f"{path}: cannot read ({getattr(error, 'strerror', None) or error})") from None
+    if size > MAX_FILE_BYTES:
+        raise ManifestError(f"{path}: larger than {MAX_FILE_BYTES:,} bytes")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -97,7 +99,7 @@ def parse_document(text, where, server, default=None):
         info = common.obj(document.get("server_info") or document.get("serverInfo"))
         server = common.text(info.get("name"), 200)
     try:
-        tools = read_tools(text, where)
+        tools = read_tools(text, where, skipped=errors)
     except (ValueError, RecursionError) as error:
         if isinstance(error, ManifestError):
             raise
@@ -173,7 +175,8 @@ def toolhive_legacy(document, where, errors):
                 "packages": [{"registryType": "oci", "identifier": image}] if image else None,
                 "url": common.text(entry.get("url"), 1000),
                 "tags": common.strings(entry.get("tags")),
-                "permissions": entry.get("permissions") if isinstance(entry.get("permissions"), dict) else None,
+                "permissions": common.json_value(common.obj(entry.get("permissions")) or None, spot, errors,
+                                                 "permissions"),
                 "env": [common.compact({"name": common.text(v.get("name"), 200), "secret": common.flag(v.get("secret")),
                                         "required": common.flag(v.get("required"))})
                         for v in map(common.obj, common.items(entry.get("env_vars"))[:100]) if common.text(v.get("name"), 200)],

@@ -5,7 +5,7 @@ import json
 import os
 from pathlib import Path
 
-from ..manifest import ManifestError, ServerManifest, normalize_tool
+from ..manifest import ManifestError, ServerManifest, lone_surrogate, normalize_tool
 
 NAME = "snapshot"
 
@@ -45,18 +45,26 @@ def read_snapshot(path=None):
                     row = json.loads(line)
                 except json.JSONDecodeError as error:
                     raise ManifestError(f"{where}: not valid JSON ({error.msg} at column {error.colno})") from None
+                except (ValueError, RecursionError) as error:  # 5,000-digit numbers; nesting past the stack
+                    why = "nested too deeply" if isinstance(error, RecursionError) else str(error)[:200]
+                    raise ManifestError(f"{where}: not usable JSON ({why})") from None
                 if not isinstance(row, dict):
                     raise ManifestError(f"{where}: expected a JSON object, got {type(row).__name__}")
                 server = row.get("server")
                 if not isinstance(server, str) or not server.strip():
                     raise ManifestError(f"{where}: row has no \"server\" (a non-empty string)")
+                if lone_surrogate(server):
+                    raise ManifestError(f"{where}: \"server\" is not valid Unicode (a lone UTF-16 surrogate)")
                 tool = normalize_tool(row, where)
                 entry = servers.setdefault(server, {"tools": {}, "origins": set()})
                 entry["tools"][tool["name"]] = tool
                 origin = row.get("source")
-                if isinstance(origin, str):
+                if isinstance(origin, str) and not lone_surrogate(origin):
                     entry["origins"].add(origin)
-    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile) as error:
+    except ManifestError:
+        raise
+    # ValueError: a NUL in the path
+    except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile, ValueError) as error:
         raise ManifestError(f"{path}: cannot read ({error})") from None
     for name, entry in servers.items():
         yield ServerManifest(

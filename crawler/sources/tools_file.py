@@ -2,7 +2,7 @@
 
 import json
 
-from ..manifest import ManifestError, normalize_tool
+from ..manifest import ManifestError, UnstorableValue, lone_surrogate, normalize_tool
 
 
 def _tools_list(document):
@@ -21,10 +21,12 @@ def _tools_list(document):
     return None
 
 
-def read_tools(text, where):
+def read_tools(text, where, skipped=None):
     """The tools in a text, each a normalized tool plus its `id` and `server` (None when absent).
 
     The whole text is parsed before anything is returned, so a bad line fails the input as a whole.
+    With a list as `skipped`, a tool that cannot be stored (nested too deeply, not Unicode) is
+    left out and said there instead.
     """
     items = []
     stripped = text.strip()
@@ -34,10 +36,12 @@ def read_tools(text, where):
             document = json.loads(stripped)
         except json.JSONDecodeError:
             document = None  # not one document: JSON lines
+        except (ValueError, RecursionError) as error:  # a number of 5,000 digits; nesting past the stack
+            raise ManifestError(f"{where}: not usable JSON ({_why(error)})") from None
     tools = _tools_list(document) if document is not None else None
     if tools is not None:
         for index, obj in enumerate(tools):
-            items.append(_item(obj, f"{where}: tools[{index}]"))
+            _add(items, obj, f"{where}: tools[{index}]", skipped)
         return items
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
@@ -46,15 +50,32 @@ def read_tools(text, where):
             obj = json.loads(line)
         except json.JSONDecodeError as error:
             raise ManifestError(f"{where}:{number}: not valid JSON ({error.msg} at column {error.colno})") from None
-        items.append(_item(obj, f"{where}:{number}"))
+        except (ValueError, RecursionError) as error:
+            raise ManifestError(f"{where}:{number}: not usable JSON ({_why(error)})") from None
+        _add(items, obj, f"{where}:{number}", skipped)
     return items
+
+
+def _add(items, obj, where, skipped):
+    try:
+        items.append(_item(obj, where))
+    except UnstorableValue as error:
+        if skipped is None:
+            raise
+        skipped.append(f"{error}: skipped")
+
+
+def _why(error):
+    return "nested too deeply" if isinstance(error, RecursionError) else str(error)[:200]
 
 
 def _item(obj, where):
     tool = normalize_tool(obj, where)
     for key in ("id", "server"):
         value = obj.get(key)
-        if value is not None and not isinstance(value, (str, int)):
+        # Echoed back as given: not true/false (a bool is an int to Python), not broken Unicode.
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int))
+                                  or (isinstance(value, str) and lone_surrogate(value))):
             raise ManifestError(f"{where}: \"{key}\" must be a string or a number")
         tool[key] = value
     return tool
