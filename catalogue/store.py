@@ -382,23 +382,54 @@ class CrawlRun:
                                [self.previous_success or now, tool_id])
                     history.append([tool_id, "removed", tool_hash, None, now, self.id])
                     self.counts.tools_removed += 1
+        # Classify first, so each tool is written once, already pointing at its classification:
+        # a second UPDATE per new tool would also re-index its words.
+        pointers, classifications = self._classify(to_classify)
         db.conn.executemany(
             "INSERT INTO tools (id, server_id, name, title, description, input_schema, output_schema, annotations, "
-            "hash, source_id, first_seen) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", inserts)
+            "hash, source_id, first_seen, classification_id, category, risk) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [[*row, *pointers[row[0]]] for row in inserts])
         db.conn.executemany(
             "UPDATE tools SET name = ?, title = ?, description = ?, input_schema = ?, output_schema = ?, "
-            "annotations = ?, hash = ?, source_id = ?, status = 'listed', last_seen = NULL WHERE id = ?", updates)
+            "annotations = ?, hash = ?, source_id = ?, status = 'listed', last_seen = NULL, "
+            "classification_id = ?, category = ?, risk = ? WHERE id = ?",
+            [[*row[:-1], *pointers[row[-1]], row[-1]] for row in updates])
         db.conn.executemany("UPDATE tools SET status = 'listed', last_seen = NULL, source_id = ? WHERE id = ?", restores)
+        written = {row[0] for row in inserts} | {row[-1] for row in updates}
+        # Tools classified again (a new classifier version): moved only where the pointer moves.
+        db.conn.executemany(
+            "UPDATE tools SET classification_id = ?, category = ?, risk = ? WHERE id = ? AND classification_id IS NOT ?",
+            [(*pointer, tool_id, pointer[0]) for tool_id, pointer in pointers.items() if tool_id not in written])
         db.conn.executemany(
             "INSERT INTO tool_history (tool_id, change, hash, definition, seen_at, crawl_run_id) VALUES (?, ?, ?, ?, ?, ?)",
             history)
-        self._classify(to_classify)
+        db.conn.executemany(
+            "INSERT INTO classifications (id, tool_id, tool_hash, classifier_version, category, risk, flags, "
+            "confidence, evidence, classified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", classifications)
 
     def _classify(self, pending):
-        rows = []
+        """({tool id: (classification id, category, risk)}, classification rows to insert).
+
+        A definition this classifier version has seen before keeps its classification."""
+        db = self.db
+        known = {}
+        tool_ids = [tool_id for tool_id, *_ in pending]
+        for start in range(0, len(tool_ids), 900):
+            chunk = tool_ids[start : start + 900]
+            for tool_id, tool_hash, cid, category, risk in db.execute(
+                f"SELECT tool_id, tool_hash, id, category, risk FROM classifications WHERE classifier_version = ? "
+                f"AND tool_id IN ({_marks(chunk)})", [self.version, *chunk]
+            ):
+                known[(tool_id, tool_hash)] = (cid, category, risk)
+        next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM classifications").fetchone()[0]
         now = utc_now()
-        contexts = {}
+        contexts, pointers, rows = {}, {}, []
         for tool_id, tool_hash, tool, manifest in pending:
+            found = known.get((tool_id, tool_hash))
+            if found is not None:
+                pointers[tool_id] = found
+                continue
             context = contexts.get(id(manifest))
             if context is None:
                 context = contexts[id(manifest)] = {
@@ -406,19 +437,14 @@ class CrawlRun:
                     "tools": manifest.tools,
                 }
             result = self.classify(tool, server=context)
-            rows.append([tool_id, tool_hash, self.version, result.category, result.risk,
+            pointers[tool_id] = (next_id, result.category, result.risk)
+            rows.append([next_id, tool_id, tool_hash, self.version, result.category, result.risk,
                          json.dumps(list(result.flags)), result.confidence,
                          json.dumps(list(result.evidence), ensure_ascii=False), now])
-        self.db.conn.executemany(
-            "INSERT OR IGNORE INTO classifications (tool_id, tool_hash, classifier_version, category, risk, flags, "
-            "confidence, evidence, classified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        # Point each tool at its current classification (only where it moved: no needless rewrite).
-        current = "(SELECT {} FROM classifications WHERE tool_id = ?1 AND tool_hash = ?2 AND classifier_version = ?3)"
-        self.db.conn.executemany(
-            f"UPDATE tools SET (classification_id, category, risk) = {current.format('id, category, risk')} "
-            f"WHERE id = ?1 AND classification_id IS NOT {current.format('id')}",
-            [(row[0], row[1], row[2]) for row in rows])
+            known[(tool_id, tool_hash)] = pointers[tool_id]
+            next_id += 1
         self.counts.classified += len(rows)
+        return pointers, rows
 
 
 def _authority(kind, bare):

@@ -62,6 +62,19 @@ def without_surrogates(value):
 def check_json(value, where, max_depth=MAX_DEPTH):
     """ManifestError unless a JSON value nests at most `max_depth` levels and all its strings (keys
     too) are valid Unicode. Iterative, so a hostile value cannot blow the stack."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return
+    # The common case in C: one encoding finds any lone surrogate, and a value with fewer brackets
+    # than the depth limit cannot nest deeper than it. Only the rest is walked in Python.
+    try:
+        text = json.dumps(value, ensure_ascii=False, check_circular=False, default=str)
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnstorableValue(f"{where}: text that is not valid Unicode (a lone UTF-16 surrogate)") from None
+    except RecursionError:
+        raise UnstorableValue(f"{where}: JSON nested more than {max_depth} levels deep") from None
+    if text.count("{") + text.count("[") <= max_depth:
+        return
     stack = [(value, 1)]
     while stack:
         node, level = stack.pop()
