@@ -168,8 +168,15 @@ class Fetcher:
             import hishel
             from hishel.httpx import AsyncCacheTransport
 
+            import anysqlite
+
+            # Our own connection to the cache: write-ahead log and no fsync per commit (a lost
+            # cache entry costs one refetch), so storing a page is not on every request's path.
+            connection = await anysqlite.connect(str(options.cache_path), isolation_level=None)
+            await connection.execute("PRAGMA journal_mode = WAL")
+            await connection.execute("PRAGMA synchronous = NORMAL")
             storage = hishel.AsyncSqliteStorage(
-                database_path=options.cache_path, default_ttl=30 * 24 * 3600, max_stream_size=options.max_bytes)
+                connection=connection, default_ttl=30 * 24 * 3600, max_stream_size=options.max_bytes)
             transport = AsyncCacheTransport(
                 next_transport=_LocalCacheControl(transport), storage=storage,
                 rfc=hishel.CacheOptions(shared=False))

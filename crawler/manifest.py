@@ -61,9 +61,10 @@ def without_surrogates(value):
 
 def check_json(value, where, max_depth=MAX_DEPTH):
     """ManifestError unless a JSON value nests at most `max_depth` levels and all its strings (keys
-    too) are valid Unicode. Iterative, so a hostile value cannot blow the stack."""
+    too) are valid Unicode. Iterative, so a hostile value cannot blow the stack. Returns the value
+    as JSON text (None for a scalar), for callers that need its size."""
     if value is None or isinstance(value, (bool, int, float)):
-        return
+        return None
     # The common case in C: one encoding finds any lone surrogate, and a value with fewer brackets
     # than the depth limit cannot nest deeper than it. Only the rest is walked in Python.
     try:
@@ -74,7 +75,7 @@ def check_json(value, where, max_depth=MAX_DEPTH):
     except RecursionError:
         raise UnstorableValue(f"{where}: JSON nested more than {max_depth} levels deep") from None
     if text.count("{") + text.count("[") <= max_depth:
-        return
+        return text
     stack = [(value, 1)]
     while stack:
         node, level = stack.pop()
@@ -91,6 +92,7 @@ def check_json(value, where, max_depth=MAX_DEPTH):
         if level > max_depth:
             raise UnstorableValue(f"{where}: JSON nested more than {max_depth} levels deep")
         stack.extend((child, level + 1) for child in children)
+    return text
 
 
 def normalize_tool(obj, where):

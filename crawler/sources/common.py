@@ -1,7 +1,5 @@
 """Lenient readers for untrusted catalogue JSON: every field optional, wrong types dropped, not fatal."""
 
-import json
-
 from ..identity import check_name, clean_text
 from ..manifest import MAX_DEPTH, ManifestError, check_json, normalize_tool, without_surrogates
 
@@ -26,15 +24,19 @@ def verbatim(value):
     return without_surrogates(value)
 
 
-def json_value(value, where, errors, what):
-    """A JSON value kept as it is in a record, or None (reported) when it nests too deeply or holds
-    text that is not Unicode: the catalogue must be able to store and print what it keeps."""
+def json_value(value, where, errors, what, limit=None):
+    """A JSON value kept as it is in a record, or None (reported) when it nests too deeply, holds
+    text that is not Unicode, or is longer than `limit` characters as JSON: the catalogue must be
+    able to store and print what it keeps, and a hostile entry does not get to fill it."""
     if value is None:
         return None
     try:
-        check_json(value, f"{where}: {what}", MAX_DEPTH)
+        text = check_json(value, f"{where}: {what}", MAX_DEPTH)
     except ManifestError as error:
         errors.append(f"{error}: dropped")
+        return None
+    if limit is not None and text is not None and len(text) > limit:
+        errors.append(f"{where}: {what} of {len(text):,} characters not kept (over {limit:,})")
         return None
     return value
 
@@ -161,15 +163,9 @@ def registry_server(server, extra_meta, where, errors, source):
         **extra_meta,
     })
     # The server.json itself, as published: `mcp-risk probe --from-catalogue` runs what it says
-    # (only with --allow-exec), which needs every argument in its place. Bounded: a hostile entry
-    # does not get to fill the catalogue.
-    # Checked first (json_value): json.dumps of a value nested 900 levels deep overflows the stack,
-    # and text that is not Unicode could not be stored.
-    checked = json_value(server, where, errors, "server.json")
-    raw = json.dumps(checked, ensure_ascii=False, default=str) if checked else ""
-    if raw and len(raw) <= SERVER_JSON_LIMIT:
-        meta["server_json"] = server
-    elif raw:
-        errors.append(f"{where}: server.json of {len(raw):,} characters not kept (over {SERVER_JSON_LIMIT:,})")
+    # (only with --allow-exec), which needs every argument in its place.
+    kept = json_value(server, where, errors, "server.json", SERVER_JSON_LIMIT)
+    if kept:
+        meta["server_json"] = kept
     return ServerManifest(name=name, source=source, tools=None, title=text(server.get("title"), 200),
                           description=verbatim(server.get("description")), meta=meta)
