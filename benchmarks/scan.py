@@ -180,6 +180,12 @@ def main():
     slowest = max(alone, key=lambda name: alone[name][0])
     print(f"\nslowest server: {slowest}, {alone[slowest][0]:.2f} s; "
           f"mcp-risk scan / slowest server = {ours / alone[slowest][0]:.2f} (target <= 1.3)")
+    inside = max((r for r in results if r["ok"]), key=lambda r: r["seconds"], default=None)
+    if inside is not None:
+        # All seven boot at once on this machine's cores: each takes longer than alone, and the
+        # scan can only be as quick as the last of them.
+        print(f"slowest server inside the scan: {inside['server']}, {inside['seconds']:.2f} s start to tools; "
+              f"mcp-risk scan / that = {ours / inside['seconds']:.2f}")
     if times:
         print(f"mcp-risk scan / fastest peer = {ours / min(times.values()):.2f} (target <= 0.5)")
     else:
