@@ -56,3 +56,59 @@ def table_rows(db_path, table):
 @pytest.fixture
 def fresh_db(tmp_path):
     return Path(tmp_path) / "catalogue.db"
+
+
+# -- Datasette in a real browser (tests/test_serve.py, tests/security/test_injection.py) ----------
+
+def free_port():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@__import__("contextlib").contextmanager
+def serving(db):
+    """`mcp-risk serve` on a free loopback port until the block ends: (base URL, database name)."""
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    port = free_port()
+    process = subprocess.Popen([Path(sys.executable).with_name("mcp-risk"), "serve", "--port", str(port), "--db", db],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(150):
+            try:
+                urllib.request.urlopen(base + "/-/versions.json", timeout=1)
+                break
+            except OSError:
+                if process.poll() is not None:
+                    raise AssertionError(process.stdout.read().decode())
+                time.sleep(0.1)
+        else:
+            raise AssertionError("Datasette did not start")
+        yield base, Path(db).stem
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def chromium_dom(url, tmp_path, *flags):
+    """The DOM headless Chromium builds for a page (as a person's browser would)."""
+    import shutil
+    import subprocess
+
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser, "Chromium is needed: `make test` installs it (apt-get install chromium)"
+    completed = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'profile'}", *flags, "--dump-dom", url],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-2000:]
+    return completed.stdout

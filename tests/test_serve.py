@@ -1,59 +1,18 @@
 """`mcp-risk serve`: the catalogue in Datasette, opened in headless Chromium like a person would."""
 
-import shutil
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
-from pathlib import Path
 
 import pytest
+
+from conftest import chromium_dom, serving
 
 FS = "modelcontextprotocol/server-filesystem"
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(sliced_db):
-    port = free_port()
-    script = Path(sys.executable).with_name("mcp-risk")
-    process = subprocess.Popen([script, "serve", "--port", str(port), "--db", sliced_db],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=1)
-                break
-            except OSError:
-                if process.poll() is not None:
-                    raise AssertionError(process.stdout.read().decode())
-                time.sleep(0.1)
-        else:
-            raise AssertionError("Datasette did not start")
-        yield base, Path(sliced_db).stem
-    finally:
-        process.terminate()
-        process.wait(10)
-
-
-def chromium_dom(url, tmp_path):
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert browser, "Chromium is needed: `make test` installs it (apt-get install chromium)"
-    completed = subprocess.run(
-        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", url],
-        capture_output=True, text=True, timeout=120,
-    )
-    assert completed.returncode == 0, completed.stderr[-2000:]
-    return completed.stdout
+    with serving(sliced_db) as server:
+        yield server
 
 
 def test_a_faceted_page_renders_real_rows(served, tmp_path):

@@ -2,6 +2,7 @@
 
 import copy
 import json
+import sqlite3
 
 from hypothesis import strategies as st
 
@@ -253,3 +254,11 @@ def expect(call, *errors):
     except errors:
         return None
 
+
+def rows(db, sql, params=()):
+    """The rows a query finds in a catalogue, over a connection of its own."""
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchall()
+    finally:
+        conn.close()

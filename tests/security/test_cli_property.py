@@ -4,7 +4,6 @@ line starting `Error:` with no traceback, and what is accepted comes back from t
 """
 
 import json
-import sqlite3
 
 import pytest
 from click.testing import CliRunner
@@ -18,7 +17,7 @@ from crawler.manifest import ManifestError
 from crawler.sources import files
 from crawler.sources.tools_file import read_tools
 
-from .hostile import INJECTIONS, documents_of, json_values, names, tool_objects
+from .hostile import INJECTIONS, documents_of, json_values, names, rows, tool_objects
 from .test_parsers_property import OVERRIDES, REGISTRY_PAGE, TOOLHIVE, TOOLS_LIST
 
 # Each example runs the whole command (and builds a catalogue): a quarter of the profile's count.
@@ -43,14 +42,6 @@ def one_error_line(stderr):
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: "), stderr
     return lines[0]
-
-
-def rows(db, sql, params=()):
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 tool_texts = st.one_of(

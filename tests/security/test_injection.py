@@ -10,15 +10,8 @@ import csv
 import io
 import json
 import re
-import shutil
-import socket
-import sqlite3
-import subprocess
-import sys
-import time
 import urllib.parse
 import urllib.request
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -26,7 +19,9 @@ from click.testing import CliRunner
 from catalogue.cli import cli
 from catalogue.policy_formats import CHECK, FORMATS, SIDECAR, pins
 
-from .hostile import INJECTIONS
+from conftest import chromium_dom, serving
+
+from .hostile import rows, INJECTIONS
 
 MARK = "zebracorn"  # a word in every hostile description: `search zebracorn` finds them all
 
@@ -38,14 +33,6 @@ def cli_run(*args, input=None):
             from result.exception
     assert "Traceback" not in result.output
     return result.exit_code, result.stdout, result.stderr
-
-
-def rows(db, sql, params=()):
-    conn = sqlite3.connect(db)
-    try:
-        return conn.execute(sql, params).fetchall()
-    finally:
-        conn.close()
 
 
 class Hostile:
@@ -218,34 +205,10 @@ def test_the_policy_of_each_hostile_server(hostile, fmt):
 
 # -- Datasette ---------------------------------------------------------------------------------------
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(hostile):
-    port = free_port()
-    script = Path(sys.executable).with_name("mcp-risk")
-    process = subprocess.Popen([script, "serve", "--port", str(port), "--db", hostile.db],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(150):
-            try:
-                urllib.request.urlopen(base + "/-/versions.json", timeout=1)
-                break
-            except OSError:
-                if process.poll() is not None:
-                    raise AssertionError(process.stdout.read().decode())
-                time.sleep(0.1)
-        else:
-            raise AssertionError("Datasette did not start")
-        yield base, Path(hostile.db).stem
-    finally:
-        process.terminate()
-        process.wait(10)
+    with serving(hostile.db) as server:
+        yield server
 
 
 def fetch(url):
@@ -283,17 +246,9 @@ def test_datasette_serves_the_names_escaped(hostile, served):
 
 
 def test_no_script_runs_in_a_browser(hostile, served, tmp_path):
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    assert browser, "Chromium is needed: `make test` installs it (apt-get install chromium)"
     base, name = served
     for page in (f"/{name}/tool_catalogue?server=plain-server&_size=max", f"/{name}/servers?_size=max"):
-        completed = subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=3000", "--dump-dom", base + page],
-            capture_output=True, text=True, timeout=120)
-        assert completed.returncode == 0, completed.stderr[-2000:]
-        dom = completed.stdout
+        dom = chromium_dom(base + page, tmp_path, "--virtual-time-budget=3000")
         assert "get_record" in dom or "plain-server" in dom  # the page did render
         assert "PWNED" in dom  # the payloads are on the page, as text...
         assert "<title>PWNED" not in dom and not re.search(r"<(script|img|svg|a)\b[^>]*PWNED", dom)  # ...never ran
