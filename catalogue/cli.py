@@ -4,6 +4,7 @@ import csv
 import functools
 import io
 import json
+import os
 import sys
 import unicodedata
 
@@ -43,6 +44,11 @@ def reports_errors(command):
             return command(*args, **kwargs)
         except (ManifestError, CatalogueError, ModelError) as error:
             raise click.ClickException(_visible(str(error))) from None
+        except BrokenPipeError:
+            # The reader stopped (`mcp-risk search x | head`): not an error to report. Point stdout
+            # at /dev/null so the interpreter's last flush does not fail again, and exit as SIGPIPE would.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except OSError as error:
             where = f"{error.filename}: " if getattr(error, "filename", None) else ""
             raise click.ClickException(_visible(f"{where}{error.strerror or error}")) from None

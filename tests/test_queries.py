@@ -45,3 +45,15 @@ def test_stats(sliced_db):
     assert stats["tools"] == sum(stats["categories"].values()) == sum(stats["risks"].values())
     assert stats["crawls"][0]["source"] == "snapshot" and stats["crawls"][0]["status"] == "ok"
     assert "category" in run("stats", "--db", sliced_db).output
+
+
+def test_a_reader_that_stops_early_is_not_an_error(sliced_db):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(sys.executable).with_name("mcp-risk")
+    pipeline = subprocess.run(f"'{script}' search --limit 5000 --format json --db '{sliced_db}' | head -n 1",
+                              shell=True, capture_output=True, text=True, timeout=60)
+    assert pipeline.stdout.count("\n") == 1
+    assert pipeline.stderr == ""  # no "Error: Broken pipe", no traceback
