@@ -9,7 +9,6 @@ A file that cannot be read is logged and the crawl goes on with the next one.
 State: {"resume": {"paths", "next"}} while files remain.
 """
 
-import json
 from pathlib import Path
 
 from ..manifest import ManifestError, ServerManifest
@@ -17,7 +16,7 @@ from ..pages import Page
 from . import common
 from .docker import parse_catalog
 from .registry import parse_entry
-from .tools_file import read_tools
+from .tools_file import read_tools, whole_document
 
 NAME = "file"
 MAX_FILE_BYTES = 256 * 1024 * 1024
@@ -67,15 +66,7 @@ def read_file(path, server=None):
 def parse_document(text, where, server, default=None):
     """(manifests, errors) of a file's text; tools that name no server go to `server`, else to
     the server the file names (`server_info`), else to `default`."""
-    document = None
-    stripped = text.strip()
-    if stripped[:1] in ("{", "["):
-        try:
-            document = json.loads(stripped)
-        except json.JSONDecodeError:
-            document = None  # JSON lines, or broken: read_tools says which
-        except (ValueError, RecursionError) as error:
-            raise ManifestError(f"{where}: not usable JSON ({str(error)[:200] or 'nested too deeply'})") from None
+    document = whole_document(text, where)
     errors = []
     if isinstance(document, dict):
         if isinstance(document.get("registry"), dict) or (
@@ -99,7 +90,7 @@ def parse_document(text, where, server, default=None):
         info = common.obj(document.get("server_info") or document.get("serverInfo"))
         server = common.text(info.get("name"), 200)
     try:
-        tools = read_tools(text, where, skipped=errors)
+        tools = read_tools(text, where, skipped=errors, document=document)
     except (ValueError, RecursionError) as error:
         if isinstance(error, ManifestError):
             raise

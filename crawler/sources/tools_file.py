@@ -21,23 +21,36 @@ def _tools_list(document):
     return None
 
 
-def read_tools(text, where, skipped=None):
+def whole_document(text, where):
+    """The text as one JSON document, or None when it is not one (JSON lines, say).
+
+    ManifestError when it is JSON that cannot be used: a number of 5,000 digits, nesting past the stack.
+    """
+    stripped = text.strip()
+    if stripped[:1] not in ("{", "["):
+        return None
+    try:
+        return json.loads(stripped)
+    except json.JSONDecodeError:
+        return None  # not one document: JSON lines, or broken (the line-by-line read says where)
+    except (ValueError, RecursionError) as error:
+        raise ManifestError(f"{where}: not usable JSON ({_why(error)})") from None
+
+
+_UNREAD = object()
+
+
+def read_tools(text, where, skipped=None, document=_UNREAD):
     """The tools in a text, each a normalized tool plus its `id` and `server` (None when absent).
 
     The whole text is parsed before anything is returned, so a bad line fails the input as a whole.
     With a list as `skipped`, a tool that cannot be stored (nested too deeply, not Unicode) is
-    left out and said there instead.
+    left out and said there instead. A caller that already parsed the text passes `document`
+    (what `whole_document` gave) so it is not parsed twice.
     """
     items = []
-    stripped = text.strip()
-    document = None
-    if stripped[:1] in ("{", "["):
-        try:
-            document = json.loads(stripped)
-        except json.JSONDecodeError:
-            document = None  # not one document: JSON lines
-        except (ValueError, RecursionError) as error:  # a number of 5,000 digits; nesting past the stack
-            raise ManifestError(f"{where}: not usable JSON ({_why(error)})") from None
+    if document is _UNREAD:
+        document = whole_document(text, where)
     tools = _tools_list(document) if document is not None else None
     if tools is not None:
         for index, obj in enumerate(tools):
