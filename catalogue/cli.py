@@ -411,6 +411,11 @@ def serve(host, port, db_path):
     run_server(db_path, host=host, port=port)
 
 
-from .cli_live import probe, scan; cli.add_command(scan); cli.add_command(probe)  # noqa: E402  (issue 4)
-from .cli_crawl import register as _register_crawl; _register_crawl(cli, crawl)  # noqa: E402  (issue 5)
-from .cli_model import evaluate, train; cli.add_command(train); cli.add_command(evaluate)  # noqa: E402
+# Commands that live in modules of their own, which import this one for its helpers.
+from .cli_crawl import register as register_crawl  # noqa: E402
+from .cli_live import probe, scan  # noqa: E402
+from .cli_model import evaluate, train  # noqa: E402
+
+register_crawl(cli, crawl)
+for _command in (scan, probe, train, evaluate):
+    cli.add_command(_command)
