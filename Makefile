@@ -1,5 +1,5 @@
 # Two entry points for a fresh machine (Python 3.11+ and make):
-#   make run    set up, crawl the bundled snapshot into catalogue.db, export every server's policy
+#   make run    set up, crawl the bundled snapshot into catalogue.db, export every server's policy into out/policies
 #   make test   set up, run the whole test suite
 PYTHON ?= python3
 VENV := .venv
@@ -17,7 +17,7 @@ setup: $(VENV)/.installed
 
 run: setup
 	$(BIN)/mcp-risk crawl snapshot --db catalogue.db
-	$(BIN)/mcp-risk export-policies policies --db catalogue.db
+	$(BIN)/mcp-risk export-policies out/policies --db catalogue.db
 
 # The Datasette test opens pages in headless Chromium, from Debian's packages.
 browser:
@@ -29,4 +29,4 @@ test: setup browser
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) catalogue.db catalogue.db-wal catalogue.db-shm policies
+	rm -rf $(VENV) catalogue.db catalogue.db-wal catalogue.db-shm out

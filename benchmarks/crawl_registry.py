@@ -53,11 +53,11 @@ def fingerprint(path):
 
 
 def crawl(url, db_path, *, full=False):
-    from catalogue.crawling import cache_path, crawl_source
-    from catalogue.db import open_catalogue
-    from catalogue.lock import crawl_lock
-    from crawler.http import HttpOptions
-    from crawler.sources.registry import RegistrySource
+    from mcp_risk.catalogue.crawling import cache_path, crawl_source
+    from mcp_risk.catalogue.db import open_catalogue
+    from mcp_risk.catalogue.lock import crawl_lock
+    from mcp_risk.crawler.http import HttpOptions
+    from mcp_risk.crawler.sources.registry import RegistrySource
 
     started = time.perf_counter()
     with crawl_lock(db_path):

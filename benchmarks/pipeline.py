@@ -14,11 +14,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import classifier  # noqa: E402
-from catalogue.db import open_catalogue  # noqa: E402
-from catalogue.policies import export_policies  # noqa: E402
-from catalogue.store import CrawlRun  # noqa: E402
-from crawler.sources.snapshot import read_snapshot  # noqa: E402
+from mcp_risk import classifier  # noqa: E402
+from mcp_risk.catalogue.db import open_catalogue  # noqa: E402
+from mcp_risk.policies.export import export_policies  # noqa: E402
+from mcp_risk.catalogue.store import CrawlRun  # noqa: E402
+from mcp_risk.crawler.sources.snapshot import read_snapshot  # noqa: E402
 
 
 def timed(label, work):

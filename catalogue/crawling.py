@@ -34,7 +34,7 @@ def cache_path(db_path):
 def crawl_source(db, source, *, options, limits=None, progress=None):
     """Crawl one source into `db`. Returns a SourceResult; KeyboardInterrupt propagates (the run is
     marked interrupted first)."""
-    from crawler.pages import Failure, Skip, crawl_pages
+    from ..crawler.pages import Failure, Skip, crawl_pages
 
     check = getattr(source, "check", None)
     if check is not None:

@@ -3,7 +3,7 @@
 import difflib
 import json
 
-from classifier import CATEGORIES, FLAGS, RISK, RISKS, SEVERITY
+from ..classifier import CATEGORIES, FLAGS, RISK, RISKS, SEVERITY
 
 from .db import CatalogueError
 

@@ -20,9 +20,9 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-import classifier
-from crawler import canonical_json, definition_hash
-from crawler.identity import identity_keys
+from .. import classifier
+from ..crawler import canonical_json, definition_hash
+from ..crawler.identity import identity_keys
 
 from .db import json_object, transaction
 

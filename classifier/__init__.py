@@ -1,6 +1,6 @@
 """Classify MCP tools by what a call can do: category, risk, flags, confidence and evidence.
 
-    >>> from classifier import classify
+    >>> from mcp_risk.classifier import classify
     >>> classify({"name": "delete_repository", "description": "Delete a repository"}).category
     'destructive'
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from catalogue.cli import cli
-from crawler.sources.snapshot import default_path
+from mcp_risk.cli import cli
+from mcp_risk.crawler.sources.snapshot import default_path
 
 KNOWN_SERVERS = ("modelcontextprotocol/server-filesystem", "github/github-mcp-server")
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from classifier import classify
+from mcp_risk.classifier import classify
 
 
 def tool(name, description=None, properties=None, annotations=None):
@@ -177,9 +177,9 @@ def test_anchored_phrases_match_as_the_plain_regex_would():
     import json
     from pathlib import Path
 
-    import classifier.flags as flags
-    import classifier.rules as rules
-    from classifier.features import Phrase, tool_facts
+    import mcp_risk.classifier.flags as flags
+    import mcp_risk.classifier.rules as rules
+    from mcp_risk.classifier.features import Phrase, tool_facts
 
     phrases = [v for module in (rules, flags) for v in vars(module).values() if isinstance(v, Phrase)]
     phrases += list(flags._SUSPICIOUS)
@@ -205,9 +205,9 @@ def test_the_fast_model_path_scores_as_the_features_do():
     import json
     from pathlib import Path
 
-    from classifier import _current_model
-    from classifier.analysis import analyse
-    from classifier.training import tool_of
+    from mcp_risk.classifier import _current_model
+    from mcp_risk.classifier.analysis import analyse
+    from mcp_risk.classifier.training import tool_of
 
     model = _current_model()
     labels = Path(__file__).resolve().parents[1] / "data" / "labels" / "tools_labelled.jsonl"

@@ -4,10 +4,10 @@ import collections
 import json
 import sqlite3
 
-import classifier
-from catalogue.db import open_catalogue
+from mcp_risk import classifier
+from mcp_risk.catalogue.db import open_catalogue
 from conftest import run, snapshot_rows, table_rows
-from crawler.sources.snapshot import read_snapshot
+from mcp_risk.crawler.sources.snapshot import read_snapshot
 
 DATA_TABLES = ("servers", "server_sources", "tools", "tool_history", "classifications", "tools_fts")
 
@@ -104,7 +104,7 @@ DEFINITIONS = "SELECT id, server_id, name, title, description, input_schema, ann
 
 
 def test_a_new_classifier_version_classifies_again_without_touching_definitions(snapshot_slice, fresh_db):
-    from catalogue.store import CrawlRun
+    from mcp_risk.catalogue.store import CrawlRun
 
     assert run("crawl", "snapshot", snapshot_slice, "--db", fresh_db).exit_code == 0
     tools_before = sorted(sqlite3.connect(fresh_db).execute(DEFINITIONS).fetchall())
@@ -124,7 +124,7 @@ def test_a_new_classifier_version_classifies_again_without_touching_definitions(
 
 
 def test_a_snapshot_crawl_waits_for_no_one_but_refuses_a_held_lock(snapshot_slice, fresh_db):
-    from catalogue.lock import crawl_lock
+    from mcp_risk.catalogue.lock import crawl_lock
 
     with crawl_lock(fresh_db):
         result = run("crawl", "snapshot", snapshot_slice, "--db", fresh_db)

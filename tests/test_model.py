@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-import classifier
-from classifier.model import LinearModel, default_path
+from mcp_risk import classifier
+from mcp_risk.classifier.model import LinearModel, default_path
 from conftest import run
 
 LABELS = Path(__file__).resolve().parents[1] / "data" / "labels" / "tools_labelled.jsonl"

@@ -2,7 +2,7 @@
 
 import json
 
-from catalogue.policies import policylayer_policy, safe_filename
+from mcp_risk.policies.export import policylayer_policy, safe_filename
 from conftest import run
 
 

@@ -6,8 +6,8 @@ import re
 import pytest
 import yaml
 
-from catalogue.decisions import Overrides, OverridesError, decide
-from catalogue.policy_formats import CHECK, PolicyFormatError, render
+from mcp_risk.policies.decisions import Overrides, OverridesError, decide
+from mcp_risk.policies.formats import CHECK, PolicyFormatError, render
 from conftest import run
 
 FS = "modelcontextprotocol/server-filesystem"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from catalogue.cli import cli
+from mcp_risk.cli import cli
 
 MCP_RISK = str(Path(sys.executable).parent / "mcp-risk")
 # Fast, still real: no rate limit (loopback), small backoffs come from the servers' Retry-After.

@@ -3,7 +3,7 @@
 import shutil
 from pathlib import Path
 
-from catalogue.db import SCHEMA_VERSION, open_catalogue
+from mcp_risk.catalogue.db import SCHEMA_VERSION, open_catalogue
 
 from .conftest import fingerprint, query, run
 from .loopback import REFERENCE, Glama, Loopback, Registry, glama_servers
@@ -99,7 +99,7 @@ def test_a_catalogue_of_schema_1_upgrades_in_place_and_keeps_everything(tmp_path
     assert "0 added, 0 changed, 0 removed" in out
     assert (fingerprint(db, ("servers", "tool_history")), query(db, definitions)) == before
     # the new classifier classified the kept definition, and the tool points at that classification
-    import classifier
+    from mcp_risk import classifier
 
     assert query(db, "SELECT t.category, c.classifier_version FROM tools t JOIN classifications c "
                      "ON c.id = t.classification_id JOIN servers s ON s.id = t.server_id "

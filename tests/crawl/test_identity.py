@@ -2,7 +2,7 @@
 
 import pytest
 
-from crawler.identity import check_name, identity_keys, package_key, repository_key
+from mcp_risk.crawler.identity import check_name, identity_keys, package_key, repository_key
 
 
 @pytest.mark.parametrize("url, subfolder, key", [

@@ -51,7 +51,7 @@ def capture(name):
 
 def run_cli(*args):
     """The real CLI in-process; stdout and stderr apart."""
-    from catalogue.cli import cli
+    from mcp_risk.cli import cli
 
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
 
@@ -160,8 +160,8 @@ def uvx_shim(folder, log):
 
 
 def network_namespaces_work():
-    from crawler import ManifestError
-    from crawler.live.sandbox import network_isolation_prefix
+    from mcp_risk.crawler import ManifestError
+    from mcp_risk.crawler.live.sandbox import network_isolation_prefix
 
     try:
         network_isolation_prefix()

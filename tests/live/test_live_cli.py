@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from catalogue.db import open_catalogue
-from catalogue.store import CrawlRun
+from mcp_risk.catalogue.db import open_catalogue
+from mcp_risk.catalogue.store import CrawlRun
 
 from .conftest import (DATA, RAW, TIME_SERVER, needs_time_server, network_namespaces_work, raw_entry, run_cli,
                        sdk_entry, uvx_shim, write_config)
@@ -255,7 +255,7 @@ def test_probe_server_json_with_allow_exec(tmp_path, shim_bin):
 def test_probe_a_server_crawled_from_a_registry(tmp_path, shim_bin):
     uvx_shim(shim_bin, tmp_path / "uvx.log")
     db_path = tmp_path / "c.db"
-    from crawler.sources.registry import parse_page
+    from mcp_risk.crawler.sources.registry import parse_page
 
     record = json.loads((DATA / "official_registry_seed.example.json").read_text())[3]
     manifests, errors = parse_page({"servers": [{"server": record, "_meta": {}}]}, "page", "test")  # as a crawl reads it

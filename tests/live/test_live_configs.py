@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from crawler import ManifestError
-from crawler.live import known_config_paths, read_config, specs_from_server_json, unique_names
-from crawler.live.result import ProbeResult, redact_args, redact_url
+from mcp_risk.crawler import ManifestError
+from mcp_risk.crawler.live import known_config_paths, read_config, specs_from_server_json, unique_names
+from mcp_risk.crawler.live.result import ProbeResult, redact_args, redact_url
 
 from .conftest import DATA
 

@@ -5,8 +5,8 @@ import time
 
 import pytest
 
-import classifier
-from crawler.live import Limits, probe_servers, spec_from_entry
+from mcp_risk import classifier
+from mcp_risk.crawler.live import Limits, probe_servers, spec_from_entry
 
 from .conftest import alive, needs_linux, raw_entry, sdk_entry, state
 

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from crawler.live import Limits, probe_servers, spec_from_entry, specs_from_server_json
+from mcp_risk.crawler.live import Limits, probe_servers, spec_from_entry, specs_from_server_json
 
 from .conftest import DATA, TIME_SERVER, capture, needs_time_server, raw_entry, sdk_entry, uvx_shim
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import anyio
 import pytest
 
-from crawler.live import Limits, probe_servers, spec_from_entry
-from crawler.live.sandbox import ServerProcess
+from mcp_risk.crawler.live import Limits, probe_servers, spec_from_entry
+from mcp_risk.crawler.live.sandbox import ServerProcess
 
 from .conftest import alive, needs_linux, network_namespaces_work, raw_entry
 

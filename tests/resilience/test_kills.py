@@ -20,7 +20,7 @@ KILLS = 8
 def check_catalogue(db):
     """The catalogue opens (finishing a schema a kill interrupted), the file is a sound SQLite
     database, and the catalogue's own rules hold. Returns (servers, tools)."""
-    from catalogue.db import open_catalogue
+    from mcp_risk.catalogue.db import open_catalogue
 
     open_catalogue(db).close()
     conn = sqlite3.connect(db)

@@ -6,8 +6,8 @@ import sqlite3
 
 from hypothesis import strategies as st
 
-from crawler.identity import check_name
-from crawler.manifest import DEFINING_FIELDS, ServerManifest, canonical_json, definition_hash, normalize_tool
+from mcp_risk.crawler.identity import check_name
+from mcp_risk.crawler.manifest import DEFINING_FIELDS, ServerManifest, canonical_json, definition_hash, normalize_tool
 
 # Characters that break naive code: NUL and other controls, line and paragraph separators, bidi
 # overrides and isolates, zero-width and tag characters, a BOM, lone UTF-16 surrogates,
@@ -233,7 +233,7 @@ def check_manifest(manifest, strict_names=True):
 def check_errors(errors):
     """Messages about skipped entries: text, printable once the CLI shows it (they may quote the
     hostile key they are about, which is why the CLI escapes what it prints)."""
-    from catalogue.cli import _clip
+    from mcp_risk.cli.common import clip as _clip
 
     assert isinstance(errors, list) and all(isinstance(e, str) for e in errors)
     for error in errors:

@@ -10,12 +10,12 @@ from click.testing import CliRunner
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from catalogue.cli import cli
-from catalogue.decisions import decide
-from catalogue.policy_formats import CHECK, pins, render
-from crawler.manifest import ManifestError
-from crawler.sources import files
-from crawler.sources.tools_file import read_tools
+from mcp_risk.cli import cli
+from mcp_risk.policies.decisions import decide
+from mcp_risk.policies.formats import CHECK, pins, render
+from mcp_risk.crawler.manifest import ManifestError
+from mcp_risk.crawler.sources import files
+from mcp_risk.crawler.sources.tools_file import read_tools
 
 from .hostile import INJECTIONS, documents_of, json_values, names, rows, tool_objects
 from .test_parsers_property import OVERRIDES, REGISTRY_PAGE, TOOLHIVE, TOOLS_LIST

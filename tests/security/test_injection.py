@@ -16,8 +16,8 @@ import urllib.request
 import pytest
 from click.testing import CliRunner
 
-from catalogue.cli import cli
-from catalogue.policy_formats import CHECK, FORMATS, SIDECAR, pins
+from mcp_risk.cli import cli
+from mcp_risk.policies.formats import CHECK, FORMATS, SIDECAR, pins
 
 from conftest import chromium_dom, serving
 
@@ -124,8 +124,8 @@ def test_search_takes_any_text_as_words(hostile):
 
 
 def test_search_text_with_a_nul(hostile):
-    from catalogue import queries
-    from catalogue.db import open_catalogue
+    from mcp_risk.catalogue import queries
+    from mcp_risk.catalogue.db import open_catalogue
 
     db = open_catalogue(hostile.db, create=False)
     try:

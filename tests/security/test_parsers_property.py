@@ -13,17 +13,17 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from catalogue.decisions import ACTIONS, Overrides, OverridesError, decide
-from catalogue.policies import safe_filename, sidecar_name, unique_filename
-from catalogue.policy_formats import CHECK, FORMATS, PolicyFormatError, pins, render
+from mcp_risk.policies.decisions import ACTIONS, Overrides, OverridesError, decide
+from mcp_risk.policies.export import safe_filename, sidecar_name, unique_filename
+from mcp_risk.policies.formats import CHECK, FORMATS, PolicyFormatError, pins, render
 from crawl.loopback import REFERENCE, docker_catalog, glama_servers, reference
-from crawler import config as crawl_config
-from crawler.http import PageError
-from crawler.live.configs import ServerSpec, parse_json, read_config, spec_from_entry
-from crawler.manifest import ManifestError, normalize_tool
-from crawler.sources import awesome, docker, files, glama, registry, smithery
-from crawler.sources.snapshot import read_snapshot
-from crawler.sources.tools_file import read_tools
+from mcp_risk.crawler import config as crawl_config
+from mcp_risk.crawler.http import PageError
+from mcp_risk.crawler.live.configs import ServerSpec, parse_json, read_config, spec_from_entry
+from mcp_risk.crawler.manifest import ManifestError, normalize_tool
+from mcp_risk.crawler.sources import awesome, docker, files, glama, registry, smithery
+from mcp_risk.crawler.sources.snapshot import read_snapshot
+from mcp_risk.crawler.sources.tools_file import read_tools
 
 from .hostile import (check_errors, check_manifest, check_tool, deep_json, documents_of, expect,
                       json_values, mutated, names, nested, printable_json, tool_objects)

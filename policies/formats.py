@@ -273,7 +273,7 @@ def pins(text):
     if not (isinstance(document, dict) and isinstance(document.get("decisions"), dict)
             and isinstance(document.get("server"), str) and document["server"]):
         raise PolicyFormatError("no mcp-risk pins in it (an `x-mcp-risk` block with `server` and `decisions`)")
-    from crawler.manifest import ManifestError, check_json
+    from ..crawler.manifest import ManifestError, check_json
 
     try:  # half a surrogate pair (a `\ud800` escape) cannot be looked up, stored or printed
         check_json({"server": document["server"], "decisions": document["decisions"]}, "x-mcp-risk")

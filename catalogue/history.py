@@ -1,44 +1,21 @@
-"""What changed since a policy was made or since a crawl: new tools, changed definitions, risk that
-went up, tools gone. A tool that changes after approval is how a trusted server turns hostile."""
+"""What crawls changed: tools added, definitions changed (which fields, risk before and after), tools
+gone. A tool that changes after approval is how a trusted server turns hostile."""
 
 import json
 
-from classifier import RISKS
-from crawler import DEFINING_FIELDS
+from ..classifier import RISKS
+from ..crawler import DEFINING_FIELDS
 
 from .db import CatalogueError, json_object
-from .queries import server_tools
 
 RANK = {risk: i for i, risk in enumerate(RISKS)}
 
 
-def _risk_up(before, after):
+def risk_up(before, after):
     return before in RANK and after in RANK and RANK[after] > RANK[before]
 
 
-def diff_policy(db, pins):
-    """Changes to a server's tools since the policy whose `x-mcp-risk` pins are given."""
-    server = pins["server"]
-    pinned = pins["decisions"]
-    current = {t["tool"]: t for t in server_tools(db, server)}
-    changes = []
-    for name, tool in sorted(current.items()):
-        before = pinned.get(name)
-        if before is None:
-            changes.append(_change(server, name, "new", None, tool, "not in the policy: denied there by default"))
-        elif before.get("hash") != tool["hash"]:
-            note = "definition changed after the policy approved it"
-            if _risk_up(before.get("risk"), tool["risk"]):
-                note += f"; risk up {before.get('risk')} -> {tool['risk']}"
-            changes.append(_change(server, name, "changed", before, tool, note))
-        elif _risk_up(before.get("risk"), tool["risk"]):
-            changes.append(_change(server, name, "risk up", before, tool, "same definition, classified riskier now"))
-    for name in sorted(set(pinned) - set(current)):
-        changes.append(_change(server, name, "removed", pinned[name], None, "no longer listed by the server"))
-    return changes
-
-
-def _change(server, tool, change, before, after, note):
+def change_row(server, tool, change, before, after, note):
     return {
         "server": server, "tool": tool, "change": change,
         "risk_before": before.get("risk") if before else None, "risk": after["risk"] if after else None,
@@ -84,7 +61,7 @@ def diff_since(db, since=None, server=None, *, run=None, limit=None):
         new, old = json_object(new_def), json_object(old_def)
         fields = [k for k in DEFINING_FIELDS if new.get(k) != old.get(k)] if change == "changed" and old_def else []
         note = f"seen {seen_at}"
-        if change == "changed" and _risk_up(before.get("risk"), after.get("risk")):
+        if change == "changed" and risk_up(before.get("risk"), after.get("risk")):
             note += f"; risk up {before.get('risk')} -> {after.get('risk')}"
         changes.append({
             "server": server_name, "tool": tool, "change": {"added": "new", "restored": "new"}.get(change, change),
@@ -110,24 +87,3 @@ def _classification(db, tool_id, tool_hash):
     row = db.execute("SELECT category, risk, flags FROM classifications WHERE tool_id = ? AND tool_hash = ? "
                      "ORDER BY id DESC LIMIT 1", [tool_id, tool_hash]).fetchone()
     return {"category": row[0], "risk": row[1], "flags": json.loads(row[2]) if row[2] else []} if row else {}
-
-
-def load_pins(path):
-    """The pins of a policy file we wrote (any format), or of a Claude Code sidecar."""
-    from .policies import sidecar_name
-    from .policy_formats import PolicyFormatError, pins
-    from pathlib import Path
-
-    path = Path(path)
-    candidates = [path]
-    if not path.name.endswith(".mcp-risk.json"):
-        candidates.append(path.with_name(Path(sidecar_name(path.name)).name))
-    errors = []
-    for candidate in candidates:
-        if not candidate.exists():
-            continue
-        try:
-            return pins(candidate.read_text(encoding="utf-8"))
-        except (PolicyFormatError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            errors.append(f"{candidate}: {error}")
-    raise CatalogueError("; ".join(errors) or f"{path}: no such file")

@@ -1,11 +1,34 @@
-"""`mcp-risk train` and `mcp-risk evaluate`: thin layers over classifier.training."""
+"""`mcp-risk classify`, `train` and `evaluate`: thin layers over the classifier and its training."""
 
 import json
 import sys
 
 import click
 
-from .cli import reports_errors
+from .common import json_line, reports_errors
+
+
+@click.command("classify")
+@click.option("--input", "-i", "input_file", required=True, type=click.File("r", encoding="utf-8"),
+              help="JSON lines of MCP Tool objects (optional `id`, `server`), or one tools/list result; - for stdin.")
+@reports_errors
+def classify_command(input_file):
+    """Classify tools without a catalogue: one JSON line out per tool, in input order.
+
+    Each line: id (when given), server, name, category, risk, flags, confidence (0-1), evidence.
+    """
+    from .. import classifier
+    from ..crawler.sources.tools_file import read_tools
+
+    try:
+        text = input_file.read()
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"{input_file.name}: not UTF-8 text ({error.reason} at byte {error.start})")
+    for tool in read_tools(text, input_file.name):
+        result = classifier.classify(tool)
+        out = {} if tool["id"] is None else {"id": tool["id"]}
+        out.update(server=tool["server"], name=tool["name"], **result.as_dict())
+        click.echo(json_line(out))
 
 
 @click.command()
@@ -21,7 +44,7 @@ def train(labels, output):
     """
     import time
 
-    from classifier.training import LABELS, train as fit_and_write
+    from ..classifier.training import LABELS, train as fit_and_write
 
     start = time.perf_counter()
     document, path = fit_and_write(labels or LABELS, output)
@@ -42,7 +65,7 @@ def evaluate(labels, fmt):
     beside the same figures for the rules alone, the authors' annotations and PolicyLayer's labels
     (where present), and the flags.
     """
-    from classifier.training import LABELS, evaluate as run_evaluation, format_report
+    from ..classifier.training import LABELS, evaluate as run_evaluation, format_report
 
     with click.progressbar(length=5, label="Cross-validating", file=sys.stderr) as bar:
         result = run_evaluation(labels or LABELS, progress=lambda fold: bar.update(1))
@@ -51,3 +74,6 @@ def evaluate(labels, fmt):
         click.echo(json.dumps(result, indent=2))
     else:
         click.echo(format_report(result))
+
+
+COMMANDS = (classify_command, train, evaluate)

@@ -1,5 +1,5 @@
-"""`mcp-risk crawl registry|docker|glama|smithery|awesome|file` and `mcp-risk crawl --config FILE`:
-thin layers over `crawler` (fetch pages) and `catalogue.crawling` (store them).
+"""`mcp-risk crawl snapshot|registry|docker|glama|smithery|awesome|file` and `mcp-risk crawl --config
+FILE`: thin layers over `crawler` (fetch pages) and `catalogue.crawling` (store them).
 
 Heavy imports (httpx, hishel) happen inside the commands, so `mcp-risk --help` stays quick.
 """
@@ -9,9 +9,9 @@ import sys
 
 import click
 
-from .cli import _clip, db_option, reports_errors
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, clip, db_option,
+                     progress_bar, reports_errors)
 
-EXIT_OK, EXIT_BAD_INPUT, EXIT_USAGE, EXIT_PARTIAL, EXIT_FAILED, EXIT_LOCKED, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 5, 130
 EXIT_BY_STATUS = {"ok": EXIT_OK, "skipped": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED,
                   "interrupted": EXIT_INTERRUPTED}
 
@@ -78,9 +78,9 @@ def crawl_options(command):
 
 
 def _http_options(db_path, *, rate, concurrency, timeout, attempts, max_bytes, no_cache):
-    from crawler.http import HttpOptions
+    from ..crawler.http import HttpOptions
 
-    from .crawling import cache_path
+    from ..catalogue.crawling import cache_path
 
     return HttpOptions(rate_per_minute=rate or None, concurrency_per_host=concurrency, read_timeout=timeout,
                        connect_timeout=min(timeout, 10.0), attempts=attempts, max_bytes=max_bytes,
@@ -89,8 +89,8 @@ def _http_options(db_path, *, rate, concurrency, timeout, attempts, max_bytes, n
 
 def _run_single(kind, options, settings):
     """Build the source and crawl it with the command line's settings."""
-    from crawler.config import make_source
-    from crawler.pages import Limits
+    from ..crawler.config import make_source
+    from ..crawler.pages import Limits
 
     db_path = settings.pop("db_path")
     quiet = settings.pop("quiet")
@@ -103,9 +103,9 @@ def _run_single(kind, options, settings):
 
 def _crawl(db_path, entries, quiet):
     """Crawl every (source, HttpOptions, Limits) into the catalogue under the crawl lock, then exit."""
-    from .crawling import crawl_source, worst
-    from .db import open_catalogue
-    from .lock import CrawlLocked, crawl_lock
+    from ..catalogue.crawling import crawl_source, worst
+    from ..catalogue.db import open_catalogue
+    from ..catalogue.lock import CrawlLocked, crawl_lock
 
     results = []
     progress = None if quiet or not sys.stderr.isatty() else _Progress()
@@ -174,19 +174,26 @@ def _summary(result, db_path):
     if result.changes:
         click.echo(f"  {len(result.changes)} tool definitions changed (review them: `mcp-risk diff --run {result.run_id}`):")
         for server, tool in result.changes[:20]:
-            click.echo(f"    {_clip(server, 60)} / {_clip(tool, 60)}")
+            click.echo(f"    {clip(server, 60)} / {clip(tool, 60)}")
         if len(result.changes) > 20:
             click.echo(f"    … and {len(result.changes) - 20} more")
     for error in c.errors[:5]:
-        click.echo(f"  error: {_clip(error, 300)}", err=True)
+        click.echo(f"  error: {clip(error, 300)}", err=True)
     if len(c.errors) > 5:
         click.echo(f"  … and {len(c.errors) - 5} more errors, kept in crawl run {result.run_id}", err=True)
 
 
 # -- commands -----------------------------------------------------------------------------------
 
+@click.group(help=GROUP_HELP, short_help="Crawl sources of MCP servers and tools into the catalogue.",
+             invoke_without_command=True)
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, exists=True),
+              help="Crawl every source listed in this crawl.toml, in order (for cron or a systemd timer).")
+@click.option("--db", "db_path", default="catalogue.db", envvar="MCP_RISK_DB", show_default=True,
+              type=click.Path(dir_okay=False),
+              help="Catalogue database file (or set MCP_RISK_DB); for --config, wins over the file's `db`.")
 @click.pass_context
-def group_callback(ctx, config_path, db_path):
+def crawl(ctx, config_path, db_path):
     if ctx.invoked_subcommand is not None:
         if config_path:
             raise click.UsageError("--config runs the sources it lists: give it without a subcommand")
@@ -199,9 +206,9 @@ def group_callback(ctx, config_path, db_path):
 
 
 def _crawl_config(config_path, db_path):
-    from crawler.config import load
+    from ..crawler.config import load
 
-    from .crawling import cache_path
+    from ..catalogue.crawling import cache_path
 
     plan = load(config_path)
     target = db_path or plan.db or "catalogue.db"
@@ -212,7 +219,43 @@ def _crawl_config(config_path, db_path):
     _crawl(target, entries, quiet=False)
 
 
-@click.command("registry")
+
+
+@crawl.command("snapshot")
+@click.argument("path", required=False, type=click.Path(dir_okay=False))
+@db_option
+@reports_errors
+def crawl_snapshot(path, db_path):
+    """Ingest, classify and store a snapshot of tool definitions.
+
+    PATH is a JSON-lines file (gzipped or not) of tool rows, each with a `server`; without PATH,
+    the bundled snapshot of 24,071 real tools from 2,567 servers. The file is checked whole before
+    the catalogue is touched: a bad line changes nothing. Crawling the same data again adds nothing.
+    """
+    from ..catalogue.db import open_catalogue
+    from ..catalogue.lock import CrawlLocked, crawl_lock
+    from ..catalogue.store import CrawlRun
+    from ..crawler.sources.snapshot import read_snapshot
+
+    manifests = list(read_snapshot(path))
+    try:
+        with crawl_lock(db_path):
+            db = open_catalogue(db_path)
+            with progress_bar(len(manifests), "Storing servers") as bar:
+                with CrawlRun(db, "snapshot", kind="snapshot", location=path or "bundled") as run:
+                    run.store(manifests, progress=bar.update)
+    except CrawlLocked as error:
+        click.echo(f"Error: {error}", err=True)
+        sys.exit(EXIT_LOCKED)
+    counts = run.counts
+    click.echo(
+        f"snapshot: {counts.servers_seen} servers, {counts.tools_seen} tools seen; "
+        f"{counts.tools_added} added, {counts.tools_changed} changed, {counts.tools_removed} removed; "
+        f"{counts.classified} classified -> {db_path}"
+    )
+
+
+@crawl.command("registry")
 @click.option("--url", help="Registry base URL (or its /v0.1/servers endpoint). Default: the official registry.")
 @click.option("--full", is_flag=True, help="Walk the whole registry instead of what changed since the last crawl.")
 @crawl_options
@@ -227,7 +270,7 @@ def crawl_registry(url, full, **settings):
     _run_single("registry", {"url": url, "full": full}, settings)
 
 
-@click.command("docker")
+@crawl.command("docker")
 @click.option("--url", help="catalog.json URL. Default: Docker's MCP catalog.")
 @click.option("--no-tools-urls", is_flag=True, help="Do not fetch the tool lists that tiles only link to.")
 @crawl_options
@@ -238,7 +281,7 @@ def crawl_docker(url, no_tools_urls, **settings):
     _run_single("docker", {"url": url, "tools_urls": not no_tools_urls}, settings)
 
 
-@click.command("glama")
+@crawl.command("glama")
 @click.option("--url", help="API base URL. Default: https://glama.ai/api/mcp")
 @click.option("--query", help="Only servers matching this search.")
 @crawl_options
@@ -248,7 +291,7 @@ def crawl_glama(url, query, **settings):
     _run_single("glama", {"url": url, "query": query}, settings)
 
 
-@click.command("smithery")
+@crawl.command("smithery")
 @click.option("--url", help="API base URL. Default: https://registry.smithery.ai")
 @click.option("--query", help="Only servers matching this search.")
 @click.option("--no-details", is_flag=True, help="List servers only; skip the per-server request for tools.")
@@ -262,7 +305,7 @@ def crawl_smithery(url, query, no_details, **settings):
     _run_single("smithery", {"url": url, "query": query, "details": not no_details}, settings)
 
 
-@click.command("awesome")
+@crawl.command("awesome")
 @click.option("--url", help="The list, as Markdown or a rendered HTML page. Default: punkpeye/awesome-mcp-servers.")
 @crawl_options
 @reports_errors
@@ -271,7 +314,7 @@ def crawl_awesome(url, **settings):
     _run_single("awesome", {"url": url}, settings)
 
 
-@click.command("file")
+@crawl.command("file")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
 @click.option("--server", help="Server name for tools that do not say theirs (default: the file name).")
 @crawl_options
@@ -283,23 +326,3 @@ def crawl_file(paths, server, **settings):
     A file that cannot be read is logged and the others are still crawled (exit 3).
     """
     _run_single("file", {"paths": list(paths), "server": server}, settings)
-
-
-COMMANDS = (crawl_registry, crawl_docker, crawl_glama, crawl_smithery, crawl_awesome, crawl_file)
-
-
-def register(cli, crawl):
-    """Add the crawl subcommands and `crawl --config` to the command line."""
-    for command in COMMANDS:
-        crawl.add_command(command)
-    crawl.help = GROUP_HELP
-    crawl.short_help = "Crawl sources of MCP servers and tools into the catalogue."
-    crawl.invoke_without_command = True
-    crawl.no_args_is_help = False
-    config = click.Option(["--config", "config_path"], type=click.Path(dir_okay=False, exists=True),
-                          help="Crawl every source listed in this crawl.toml, in order (for cron or a systemd timer).")
-    db = click.Option(["--db", "db_path"], default="catalogue.db", envvar="MCP_RISK_DB", show_default=True,
-                      type=click.Path(dir_okay=False), help="Catalogue database file (or set MCP_RISK_DB); "
-                                                             "for --config, wins over the file's `db`.")
-    crawl.params[:0] = [config, db]
-    crawl.callback = group_callback

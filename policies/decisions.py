@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from classifier import CATEGORIES
+from ..classifier import CATEGORIES
 
 ACTIONS = ("allow", "ask", "deny", "hide")
 # Least to most restrictive, to say which way an override moved a decision.

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import click
 
-from crawler import ManifestError
-
-from .cli import _emit, db_option, json_line, reports_errors
-from .db import open_catalogue
+from ..catalogue.db import open_catalogue
+from ..crawler import ManifestError
+from .common import db_option, emit, json_line, reports_errors
 
 RISK_ORDER = ("low", "medium", "high", "critical")
 EXIT_RISK_FOUND = 3
@@ -81,7 +80,7 @@ def scan(configs, known_configs, **options):
       mcp-risk scan ~/.cursor/mcp.json
       mcp-risk scan --known-configs --fail-on critical --policy-dir policies/
     """
-    from crawler.live import known_config_paths, read_config, unique_names
+    from ..crawler.live import known_config_paths, read_config, unique_names
 
     specs, locations = [], []
     for path in configs:
@@ -131,7 +130,7 @@ def probe(command, url, transport, headers, env, name, server_json, catalogue_na
     Put COMMAND after `--` so its own options are not read as ours. The server runs contained,
     as in `mcp-risk scan`.
     """
-    from crawler.live import spec_from_entry, specs_from_server_json
+    from ..crawler.live import spec_from_entry, specs_from_server_json
 
     given = [bool(command), bool(url), bool(server_json), bool(catalogue_name)]
     if sum(given) != 1:
@@ -142,7 +141,7 @@ def probe(command, url, transport, headers, env, name, server_json, catalogue_na
         raise click.UsageError("--env goes with a COMMAND")
     if server_json or catalogue_name:
         if server_json:
-            from crawler.live.configs import parse_json
+            from ..crawler.live.configs import parse_json
 
             try:
                 text = Path(server_json).read_text(encoding="utf-8")
@@ -155,7 +154,7 @@ def probe(command, url, transport, headers, env, name, server_json, catalogue_na
         if name:
             spec.name = name
         if not allow_exec:
-            from crawler.live.probe import refusal
+            from ..crawler.live.probe import refusal
 
             raise ManifestError(f"{spec.name} {refusal(spec)}")
         _exit_if_failed(_run([spec], where, allow_exec=True, **options))
@@ -183,9 +182,9 @@ def _exit_if_failed(results):
 
 def _run(specs, location, *, allow_exec, timeout, concurrency, no_network, memory_mb, cpu_seconds,
          max_output_mb, cache_dir, policy_dir, fail_on, fmt, db_path):
-    from crawler.live import Limits, probe_servers
+    from ..crawler.live import Limits, probe_servers
 
-    from .store import CrawlRun
+    from ..catalogue.store import CrawlRun
 
     limits = Limits(timeout=timeout, cpu_seconds=cpu_seconds, memory_bytes=memory_mb << 20,
                     max_output_bytes=max_output_mb << 20, no_network=no_network)
@@ -218,7 +217,7 @@ def _progress(result):
 
 def _classified(db, result):
     """This probe's tools as the catalogue classified them, riskiest first."""
-    from .queries import server_tools
+    from ..catalogue.queries import server_tools
 
     names = {t["name"] for t in result.tools}
     rows = [row for row in server_tools(db, result.name) if row["tool"] in names]
@@ -228,7 +227,7 @@ def _classified(db, result):
 
 
 def _write_policies(directory, classified):
-    from .policies import dumps, policylayer_policy, unique_filename, write_atomically
+    from ..policies.export import dumps, policylayer_policy, unique_filename, write_atomically
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
@@ -260,7 +259,7 @@ def _show(result, rows, fmt):
     if rows:
         table = [{"tool": _clean(row["tool"]), "category": row["category"], "risk": row["risk"],
                   "confidence": row["confidence"], "evidence": _clean(_top_evidence(row))} for row in rows]
-        _emit(table, "table", ["tool", "category", "risk", "confidence", "evidence"])
+        emit(table, "table", ["tool", "category", "risk", "confidence", "evidence"])
 
 
 def _top_evidence(row):
@@ -333,9 +332,9 @@ def _default_name(command, url):
 
 def _registry_record(db_path, name):
     """The server.json that a registry crawl stored for `name`."""
-    from crawler.live.registry import server_json_of
+    from ..crawler.live.registry import server_json_of
 
-    from .queries import server_id
+    from ..catalogue.queries import server_id
 
     db = open_catalogue(db_path, create=False)
     sid = server_id(db, name)
@@ -348,3 +347,6 @@ def _registry_record(db_path, name):
             if server_json_of(candidate) is not None:
                 return candidate
     raise ManifestError(f"{name}: the catalogue has no registry record with packages or remotes for it")
+
+
+COMMANDS = (scan, probe)

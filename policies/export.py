@@ -1,5 +1,5 @@
-"""Recommended policies per server: decisions (catalogue.decisions) rendered in a format
-(catalogue.policy_formats), written safely, one file per server."""
+"""Recommended policies per server: decisions (policies.decisions) rendered in a format
+(policies.formats), written safely, one file per server."""
 
 import hashlib
 import json
@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 
 from .decisions import decide
-from .policy_formats import EXTENSIONS, SIDECAR, render
-from .queries import server_tools
+from .formats import EXTENSIONS, SIDECAR, render
+from ..catalogue.queries import server_tools
 
 
 def policylayer_policy(server, tools, profile="balanced", overrides=None):

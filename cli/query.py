@@ -1,0 +1,148 @@
+"""`mcp-risk search`, `show`, `stats`, `diff` and `serve`: thin layers over the catalogue's queries,
+its history and Datasette (and, for `diff --policy`, the pins a policy carries)."""
+
+import json
+import sys
+
+import click
+
+from ..catalogue.db import open_catalogue
+from .common import clip, db_option, emit, format_option, reports_errors, visible
+
+
+@click.command()
+@click.argument("text", required=False)
+@click.option("--category", type=click.Choice(["read", "write", "execute", "destructive", "financial"]))
+@click.option("--risk", type=click.Choice(["low", "medium", "high", "critical"]))
+@click.option("--server", help="Only tools of this server (exact name).")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
+@format_option
+@db_option
+@reports_errors
+def search(text, category, risk, server, limit, fmt, db_path):
+    """Full-text search over tool names and descriptions, best match first, with filters.
+
+    TEXT uses words, not syntax: `mcp-risk search "delete repo"`. Without TEXT, lists the tools
+    that pass the filters, riskiest first.
+    """
+    from ..catalogue import queries
+
+    db = open_catalogue(db_path, create=False)
+    if server:
+        queries.server_id(db, server)  # an unknown server is an error, not an empty result
+    rows = queries.search(db, text, category=category, risk=risk, server=server, limit=limit)
+    emit(rows, fmt, ["server", "tool", "category", "risk", "confidence", "flags", "description"])
+
+
+@click.command()
+@click.argument("server")
+@format_option
+@db_option
+@reports_errors
+def show(server, fmt, db_path):
+    """One server: where it was seen and every tool with its category, risk and evidence."""
+    from ..catalogue import queries
+
+    record = queries.show(open_catalogue(db_path, create=False), server)
+    if fmt == "json":
+        click.echo(json.dumps(record, ensure_ascii=False, indent=2))
+        return
+    if fmt == "table":
+        counts = ", ".join(f"{n} {c}" for c, n in record["categories"].items() if n)
+        click.echo(f"{visible(record['name'])}  (sources: {visible(', '.join(record['sources']))}; "
+                   f"{len(record['tools'])} tools: {counts})")
+        if record["description"]:
+            click.echo(clip(record["description"], 200))
+        click.echo()
+    for tool in record["tools"]:
+        tool["evidence"] = (tool.get("evidence") or [""])[0]
+    emit(record["tools"], fmt, ["tool", "category", "risk", "confidence", "flags", "evidence"])
+
+
+@click.command()
+@format_option
+@db_option
+@reports_errors
+def stats(fmt, db_path):
+    """Counts across the catalogue: servers, tools, categories, risks, flags and the last crawls."""
+    from ..catalogue import queries
+
+    result = queries.stats(open_catalogue(db_path, create=False))
+    if fmt == "json":
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    rows = [{"what": "servers", "name": "", "count": result["servers"]},
+            {"what": "tools", "name": "", "count": result["tools"]}]
+    for what in ("categories", "risks", "flags"):
+        rows += [{"what": what[:-1] if what != "categories" else "category", "name": k, "count": v}
+                 for k, v in result[what].items()]
+    emit(rows, fmt, ["what", "name", "count"])
+    if fmt == "table" and result["crawls"]:
+        click.echo()
+        emit(result["crawls"], fmt, ["source", "status", "finished_at", "tools_seen", "tools_added",
+                                      "tools_changed", "tools_removed", "error_count"])
+
+
+
+@click.command()
+@click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False),
+              help="A policy mcp-risk wrote (any format; for claude, its settings or .mcp-risk.json sidecar).")
+@click.option("--since", help="A crawl run id (changes later crawls found) or an ISO time (changes seen after it).")
+@click.option("--run", "run_id", type=int, help="Changes found by this crawl run.")
+@click.option("--server", help="Only this server (with --since or --run).")
+@click.option("--limit", type=click.IntRange(1, 1_000_000), help="At most this many changes (with --since or --run).")
+@click.option("--exit-code", is_flag=True, help="Exit with status 1 when anything changed, as `git diff --exit-code`.")
+@format_option
+@db_option
+@reports_errors
+def diff(policy_file, since, run_id, server, limit, exit_code, fmt, db_path):
+    """What changed since a policy was made, or since a crawl.
+
+    With --policy: tools that are new (denied there by default), definitions that changed after the
+    policy pinned their hash, risk that went up, tools gone. With --since or --run: what crawls
+    added, changed (which fields, the description before and after, the risk before and after) or
+    removed. A changed description is how a trusted tool turns malicious: it is caught here before
+    it is trusted.
+    """
+    from ..catalogue import history
+    from ..policies import pins
+
+    if sum(map(bool, (policy_file, since, run_id is not None))) != 1:
+        raise click.UsageError("give one of --policy FILE, --since RUN_OR_TIME or --run RUN")
+    db = open_catalogue(db_path, create=False)
+    if policy_file:
+        rows = pins.diff_policy(db, pins.load_pins(policy_file))
+    else:
+        if server:
+            from ..catalogue.queries import server_id
+
+            server_id(db, server)
+        rows = history.diff_since(db, since, server, run=run_id, limit=limit)
+    if fmt == "table" and not rows:
+        click.echo("no changes")
+    elif fmt == "table":
+        for row in rows:
+            row["fields"] = ",".join(row.get("fields") or [])
+        emit(rows, fmt, ["server", "tool", "change", "fields", "risk_before", "risk", "note"])
+    else:
+        emit(rows, fmt, ["server", "tool", "change", "fields", "risk_before", "risk", "category", "note"])
+    if exit_code and rows:
+        sys.exit(1)
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on (loopback by default).")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535))
+@db_option
+@reports_errors
+def serve(host, port, db_path):
+    """Browse the catalogue in Datasette: facets by category and risk, full-text search, and canned
+    queries (critical tools per server, servers by risk, recently changed tools). Read-only."""
+    from ..catalogue.serve import serve as run_server
+
+    open_catalogue(db_path, create=False).conn.close()  # a missing or broken catalogue fails here, clearly
+    click.echo(f"serving {db_path} at http://{host}:{port}/ (Ctrl-C stops)", err=True)
+    run_server(db_path, host=host, port=port)
+
+
+COMMANDS = (search, show, stats, diff, serve)
