@@ -95,18 +95,17 @@ def classify(tool, server=None):
         confidence = round(probability, 2)
         reasons = analysis.reasons(category)
         reasons.append(f"model: p({category}) = {probability:.2f}")
-        flags = {}
-        # A flag is set at p >= 0.5 (as `LinearModel.decide` gives it); p < 0.5 wherever the score
-        # is below -1e-9, so only the others need the logistic function.
+        # The model may add a flag, never drop one a rule set with evidence. A flag is set at
+        # p >= 0.5 (as `LinearModel.decide` gives it); p < 0.5 wherever the score is below -1e-9,
+        # so only the others need the logistic function.
+        flags = dict(rule_flags)
         for flag, score in zip(model.flags, scores[len(model.classes):]):
-            if score > -1e-9:
+            if score > -1e-9 and flag not in flags:
                 probability = 1.0 / (1.0 + exp(-max(min(score, 50.0), -50.0)))
                 if probability >= 0.5:
-                    flags[flag] = rule_flags.get(flag) or f"model: p = {probability:.2f}"
-        if "suspicious_instructions" in rule_flags:
-            flags["suspicious_instructions"] = rule_flags["suspicious_instructions"]
+                    flags[flag] = f"model: p = {probability:.2f}"
         version = _model_version
-        in_order = _model_flags_in_order
+        in_order = False
     if flags:
         reasons = reasons[: _MAX_EVIDENCE - min(len(flags), 3)]
         reasons += [f"{flag}: {why}" for flag, why in flags.items()]

@@ -1,4 +1,4 @@
-"""The five flags of the taxonomy, each with the evidence that set it."""
+"""The seven flags of the taxonomy, each with the evidence that set it."""
 
 import re
 
@@ -145,4 +145,68 @@ def flags_evidence(facts, category, found):
     elif not (not tokens.isdisjoint(_LOCAL_TOKENS) or "filesystem" in flags
               or not text_words.isdisjoint(_LOCAL_WORDS)):
         flags["open_world"] = "no sign it stays on this machine"
+
+    if category in ("read", "execute") or not tokens.isdisjoint(_RETURNING_TOKENS):
+        _content_flags(facts, category, flags)
     return flags
+
+
+# -- what a call returns: the user's own data, or text that strangers wrote ---------------------
+# Tools that hand content back; writes and deletes mostly return an id or a status.
+_RETURNING_TOKENS = frozenset("navigate open goto browse capture screenshot snapshot clipboard".split())
+# Text that people other than the user write: the web, search results, inbound mail and messages,
+# public issues, comments, posts and reviews.
+_STRANGERS_TOKENS = frozenset("""scrape scraper scraping crawl crawler serp webpage webpages website websites web
+    html markdown url urls page pages browser tab tabs screenshot snapshot console visible dom reddit tweet
+    tweets twitter hackernews rss feed feeds news youtube transcript comments comment reviews review posts
+    inbox""".split())
+_STRANGERS_WORDS = frozenset("""scrape scrapes scraping crawl crawls crawling webpage webpages website websites
+    serp html markdown browser""".split())
+_SEARCH_ENGINES = frozenset("google bing yandex duckduckgo brave serp search_engine engine internet web".split())
+_MAIL_READS = frozenset("email emails mail mails message messages inbox thread threads chat chats "
+                        "conversation conversations".split())
+# The user's own records: their files, mail and messages, documents, rows, tickets, accounts,
+# money records and logs.
+_OWN_TOKENS = frozenset("""file files document documents doc docs note notes email emails mail mails message
+    messages inbox calendar event events contact contacts customer customers transaction transactions
+    balance balances invoice invoices bill bills expense expenses budget budgets cost costs billing
+    payment payments account accounts ledger journal row rows record records table tables database
+    databases query queries sql item items log logs crash crashes ticket tickets secret secrets
+    credential credentials password passwords clipboard history profile user users order orders
+    subscription subscriptions vault""".split())
+_PUBLIC_TOKENS = frozenset("""pricing price prices catalog catalogue available public docs documentation
+    schema schemas guidance help template templates best practices regions region versions""".split())
+_PAGE_TOKENS = frozenset("page pages browser tab tabs screen html dom url".split())
+
+
+def _content_flags(facts, category, flags):
+    tokens = facts.token_set
+    words = facts.words
+    names = facts.names
+    untrusted = None
+    if not tokens.isdisjoint(_STRANGERS_TOKENS - _PAGE_TOKENS - {"screenshot", "snapshot", "console", "visible"}):
+        untrusted = f"returns text others write (`{sorted(tokens & _STRANGERS_TOKENS)[0]}`)"
+    elif "search" in tokens and not (tokens | words).isdisjoint(_SEARCH_ENGINES - {"engine"}):
+        untrusted = "returns web search results"
+    elif not tokens.isdisjoint(_PAGE_TOKENS | {"screenshot", "snapshot", "console", "visible", "navigate", "goto"}) \
+            and not (tokens | words).isdisjoint(_PAGE_TOKENS | {"webpage", "website"}):
+        untrusted = "returns a web page's content"
+    elif "fetch" in tokens and (not names.isdisjoint(("url", "urls", "uri")) or not words.isdisjoint(_STRANGERS_WORDS)):
+        untrusted = "fetches a caller-chosen URL"
+    elif category == "read" and not tokens.isdisjoint(_MAIL_READS):
+        untrusted = f"returns inbound {sorted(tokens & _MAIL_READS)[0]}: written by others"
+    if untrusted:
+        flags["untrusted_content"] = untrusted
+    private = None
+    if category == "read" or (category == "execute" and "execute" not in (tokens & {"navigate"})):
+        own = tokens & _OWN_TOKENS
+        if "touches_secrets" in flags and category == "read":
+            private = "returns credentials"
+        elif "filesystem" in flags and category == "read":
+            private = "reads the user's files"
+        elif category == "execute" and any(p.lower in ("sql", "query", "statement") for p in facts.properties[:20]):
+            private = "queries the user's database"
+        elif own and tokens.isdisjoint(_PUBLIC_TOKENS) and not untrusted:
+            private = f"returns the user's own `{sorted(own)[0]}` records"
+    if private:
+        flags["private_data"] = private

@@ -1,4 +1,4 @@
-"""The contract of ../shared/taxonomy.md: categories, their risk, flags and severity order."""
+"""The contract of the taxonomy (docs/taxonomy.md): categories, their risk, flags and severity order."""
 
 # Least to most severe: when several apply, the most severe wins.
 CATEGORIES = ("read", "write", "execute", "destructive", "financial")
@@ -19,6 +19,8 @@ FLAGS = (
     "touches_secrets",
     "filesystem",
     "suspicious_instructions",
+    "private_data",
+    "untrusted_content",
 )
 
 
