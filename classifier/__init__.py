@@ -56,6 +56,10 @@ _new_classification = tuple.__new__  # Classification's six fields, in order
 def use_model(model):
     """Classify with this LinearModel (None: rules only). By default the bundled one is loaded."""
     global _model, _model_version, _model_flags_in_order
+    from . import lexicon, rules
+
+    lexicon.use_learned(model.lexicon if model is not None else None)
+    rules.reset_caches()
     _model = model
     _model_version = RULES_VERSION if model is None else f"{RULES_VERSION}+model-{model.version}"
     _model_flags_in_order = model is None or [f for f in FLAGS if f in model.flags] == list(model.flags)
@@ -88,8 +92,7 @@ def classify(tool, server=None):
         version = RULES_VERSION
         in_order = False
     else:
-        scores = model.analysis_scores(analysis.facts, analysis.found, analysis.rule_category, rule_flags,
-                                       analysis.server_tokens)
+        scores = model.analysis_scores(analysis.feature_groups())
         probabilities, category = model.decide_category(scores, analysis.rule_category)
         probability = probabilities[category]
         confidence = round(probability, 2)

@@ -1,6 +1,7 @@
 """One pass over a tool: its facts, the rules' evidence, the rules' verdict, and the model's features."""
 
-from .features import name_tokens, tool_facts
+from .context import server_context
+from .features import tool_facts
 from .flags import flags_evidence
 from .model import feature_groups
 from .rules import DECISIVE, category_evidence, decide
@@ -27,7 +28,7 @@ def _confidence(score, rival, corroborated):
 
 
 class Analysis:
-    __slots__ = ("facts", "primary", "found", "rule_category", "rule_flags", "server_tokens", "_verdict")
+    __slots__ = ("facts", "primary", "found", "rule_category", "rule_flags", "context_features", "_verdict")
 
     @property
     def rule_confidence(self):
@@ -43,12 +44,12 @@ class Analysis:
         from .model import model_features
 
         return model_features(self.facts, self.found, self.rule_category, self.rule_flags, self.primary,
-                              self.server_tokens)
+                              self.context_features)
 
     def feature_groups(self):
         """The model's features as (prefix, keys) groups (for inference)."""
         return feature_groups(self.facts, self.found, self.rule_category, self.rule_flags, self.primary,
-                              self.server_tokens)
+                              self.context_features)
 
     def reasons(self, category):
         """Evidence for `category` first, then what argued against it."""
@@ -70,6 +71,7 @@ def _by_weight(evidence):
 
 
 def analyse(tool, server=None):
+    """The rules' reading of one tool; `server` (a mapping with the server's `tools`) is context."""
     analysis = Analysis()
     facts = analysis.facts = tool_facts(tool)
     analysis.primary, found = category_evidence(facts)
@@ -77,9 +79,6 @@ def analyse(tool, server=None):
     verdict = analysis._verdict = decide(found)
     category = analysis.rule_category = verdict[0] or "read"
     analysis.rule_flags = flags_evidence(facts, category, found)
-    if server is None:
-        analysis.server_tokens = ()
-    else:
-        name = server.get("name") if isinstance(server, dict) else None
-        analysis.server_tokens = sorted(set(name_tokens(name))) if isinstance(name, str) else ()
+    context = server_context(server) if server is not None else None
+    analysis.context_features = context.hint_features(facts.annotations) if context is not None else ()
     return analysis

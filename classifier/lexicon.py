@@ -5,13 +5,13 @@ A verb is "strong" when it is almost never a noun in a tool name, so it counts w
 (`run_query` runs, `get_run_status` reads a run).
 """
 
-# verb -> (category, strong)
-VERBS = {}
+# verb -> (category, strong): the hand-written lists below
+HAND_VERBS = {}
 
 
 def _add(category, strong, words):
     for word in words.split():
-        VERBS[word] = (category, strong)
+        HAND_VERBS[word] = (category, strong)
 
 
 _add("read", True, """
@@ -20,7 +20,8 @@ _add("read", True, """
     preview estimate compare diff parse extract detect recognize recognise classify lint tail
     grep glob locate discover explore scrape crawl transcribe decode encode whois ping resolve
     browse peek show display view download export render think reason recommend suggest
-    identify measure autocomplete multiply divide subtract encrypt decrypt""")
+    identify measure autocomplete multiply divide subtract encrypt decrypt scroll wait diagnose
+    troubleshoot synthesize""")
 _add("read", False, """
     check status info query test generate ask answer monitor watch trace audit review format
     compute count
@@ -36,7 +37,7 @@ _add("write", True, """
     hide unhide move copy write replace upgrade downgrade fix favourite switch ingest clean
     rebuild reindex refresh migrate revise unregister deregister login logout signin signup
     provision activate deactivate resize adjust rebase mark enqueue dequeue reprocess resync
-    rotate ban unban block unblock customize uncomplete unmerge""")
+    rotate ban unban block unblock customize uncomplete unmerge regenerate renew freeze unfreeze""")
 _add("write", False, """
     set put post send notify comment label tag start stop close archive merge schedule share
     push draft record log note store cache book reserve request track rate vote complete
@@ -45,7 +46,7 @@ _add("write", False, """
     redeem tokenize issue fulfill apply authenticate""")
 _add("execute", True, """
     execute exec eval invoke trigger install shell bash spawn interpret click navigate hover
-    scroll drag tap swipe goto keypress""")
+    drag tap swipe goto keypress rerun rerequest retry retrigger replay redeploy rollout""")
 _add("execute", False, """
     run evaluate call deploy compile press type fill focus automate dispatch go""")
 _add("destructive", True, """
@@ -54,35 +55,67 @@ _add("destructive", True, """
     overwrite""")
 _add("destructive", False, """drop void recycle manage""")
 _add("financial", True, """
-    pay purchase buy sell refund payout withdraw deposit stake unstake invest donate
+    pay purchase buy sell refund payout withdraw stake unstake invest donate
     liquidate borrow lend repay""")
-_add("financial", False, """trade swap charge order bid tip checkout""")
+_add("financial", False, """trade swap charge order bid tip checkout deposit credit debit""")
+
+# What the rules read: the hand-written verbs, plus what the model file learned from WordNet and
+# the snapshot's words (classifier.wordsense) when a model is in use. One dict, updated in place, so
+# that every module that imported it sees the same words.
+VERBS = dict(HAND_VERBS)
+# word -> (lemma, how it was learned): `expunge` -> ("expunge", "kind of `delete`")
+LEARNED = {}
+# word -> cluster id of its word vector
+CLUSTERS = {}
+
+
+def use_learned(lexicon):
+    """Read with the learned lexicon of a model file (None: the hand-written lists alone)."""
+    VERBS.clear()
+    LEARNED.clear()
+    CLUSTERS.clear()
+    for word, (category, lemma, how, strong) in ((lexicon or {}).get("verbs") or {}).items():
+        if word not in HAND_VERBS:
+            VERBS[word] = (category, bool(strong))
+            LEARNED[word] = (lemma, how)
+    VERBS.update(HAND_VERBS)
+    CLUSTERS.update((lexicon or {}).get("clusters") or {})
+
 
 # Words that make "remove" an undoable association change rather than a loss:
 # `remove_tag_from_task`, `remove_member_from_group`.
 ASSOCIATION_NOUNS = frozenset("""
     from tag tags label labels reaction reactions star link links relation relations dependency
     dependencies item items track tracks value values rule rules object objects contents
-    assignee assignees reviewer reviewers watcher watchers""".split())
+    assignee assignees reviewer reviewers watcher watchers domain domains alias aliases ip ips""".split())
+# Members of a team, group or project: removing one is undone by adding them back.
+MEMBERSHIP_NOUNS = frozenset("member members collaborator collaborators participant participants attendee "
+                             "attendees".split())
 
 # Money words: with a moving verb (create, send, place, ...) they make a call financial.
 MONEY_NOUNS = frozenset("""
     payment payments invoice invoices charge charges refund refunds payout payouts order orders
-    transfer transfers subscription subscriptions purchase purchases checkout checkouts bill bills funds fund money
+    transfer transfers subscription subscriptions purchase purchases checkout checkouts funds fund money
     coin coins crypto eth sol btc usdc usdt lamports token tokens trade trades swap swaps bet
     wager donation donations gift position positions plan plans transaction transactions
     cash wire sip bond bonds stock stocks share shares erc20 erc721 erc1155 nft nfts airdrop
-    liquidity loan loans credit credits fee fees tip tips""".split())
+    liquidity loan loans credit credits fee fees tip tips renewal renewals""".split())
 
 # Verbs that move money when their object is a money noun (`create_invoice`, `send_tokens`).
 MONEY_MOVING_VERBS = frozenset("""
     create make place submit send issue process execute initiate confirm capture finalize
-    void open close update modify change upgrade downgrade renew transfer add mint bridge
-    request write claim redeem""".split())
+    void open close update modify edit change upgrade downgrade renew resume transfer add mint bridge
+    request write claim redeem reverse post""".split())
+
+# Money recorded, not moved: the nouns of bookkeeping (a ledger, a budget, a personal-finance app).
+# Creating or editing these is `write` by the taxonomy; paying, charging or refunding is not.
+LEDGER_NOUNS = frozenset("""transaction transactions expense expenses bill bills journal entry entries ledger
+    ledgers budget budgets receipt receipts deposit deposits category categories asset assets balance
+    balances memo memos estimate estimates quote quotes""".split())
 
 # Money nouns that are also everyday nouns: they only count with a verb that clearly moves money.
 WEAK_MONEY_NOUNS = frozenset("order orders plan plans token tokens share shares position positions "
-                             "credit credits transaction transactions stock stocks gift".split())
+                             "credit credits transaction transactions stock stocks gift renewal renewals".split())
 STRONG_MONEY_VERBS_FOR_WEAK_NOUNS = frozenset("place submit send transfer close open execute mint "
                                                "bridge create sign".split())
 

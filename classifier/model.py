@@ -10,12 +10,14 @@ import os
 from math import exp
 from pathlib import Path
 
-from .rules import DECISIVE
+from .lexicon import CLUSTERS
+from .rules import DECISIVE, HINT
 from .taxonomy import CATEGORIES, SEVERITY
 
 FORMAT = "mcp-risk-linear/1"
-LEARNED_FLAGS = ("open_world", "sends_data_out", "touches_secrets", "filesystem")
+LEARNED_FLAGS = ("open_world", "sends_data_out", "touches_secrets", "filesystem", "private_data", "untrusted_content")
 _DESCRIPTION_WORDS = 60  # the first words of a description say what the tool does
+_CLUSTERED_WORDS = 12  # the opening words of a description, read as word clusters too
 _PROPERTIES = 40
 _ENUM_VALUES = 20
 
@@ -28,18 +30,30 @@ def default_path():
     return Path(__file__).resolve().parents[1] / "data" / "model" / "classifier.json"
 
 
-def feature_groups(facts, found, rule_category, rule_flags, primary, server_tokens=()):
+def feature_groups(facts, found, rule_category, rule_flags, primary, context_features=()):
     """The features of one tool as (prefix, keys) groups; a feature is `prefix + key`, present or absent.
 
     Training reads them as strings (`model_features`); inference looks each key up in the table of
-    its prefix (`LinearModel.group_scores`), which saves building a hundred strings per tool. Both
-    come from this one function, so the two can never drift apart. The last group holds whole
+    its prefix (`LinearModel.analysis_scores`), which spares building a hundred strings per tool.
+    Both come from this one function, so the two can never drift apart. The last group holds whole
     feature names (prefix ""): the rules' verdict, evidence and flags.
     """
-    groups = [("n:", facts.tokens)]
-    if facts.word_list:
-        groups.append(("d:", facts.words if len(facts.word_list) <= _DESCRIPTION_WORDS
-                       else facts.word_list[:_DESCRIPTION_WORDS]))
+    tokens = facts.tokens
+    groups = [("n:", tokens)]
+    words = facts.word_list
+    if CLUSTERS:  # the word vectors' clusters: a word never seen in training still weighs like its kin
+        groups.append(("nc:", [CLUSTERS[t] for t in tokens if t in CLUSTERS]))
+        if words:
+            groups.append(("dc:", [CLUSTERS[w] for w in words[:_CLUSTERED_WORDS] if w in CLUSTERS]))
+    # The action with what it acts on: `create` + `vm` is not `create` + `note`.
+    verb = primary.word if primary is not None else facts.opening[0] if facts.opening else None
+    if verb is not None and len(tokens) > 1:
+        objects = [t for t in tokens[:8] if t != verb and not t.isdigit()]
+        groups.append(("vo:", [f"{verb}|{t}" for t in objects]))
+        if CLUSTERS:
+            groups.append(("vk:", [f"{verb}|{CLUSTERS[t]}" for t in objects if t in CLUSTERS]))
+    if words:
+        groups.append(("d:", facts.words if len(words) <= _DESCRIPTION_WORDS else words[:_DESCRIPTION_WORDS]))
     if facts.properties:
         properties = facts.properties[:_PROPERTIES]
         groups.append(("p:", [prop.lower for prop in properties]))
@@ -48,27 +62,30 @@ def feature_groups(facts, found, rule_category, rule_flags, primary, server_toke
             groups.append(("pe:", enums))
     if facts.annotations:
         groups.append(("a:", [f"{key}={value}" for key, value in facts.annotations.items() if isinstance(value, bool)]))
-    if server_tokens:
-        groups.append(("s:", server_tokens))
+    if context_features:  # how the tool's hints sit among its server's (classifier.context)
+        groups.append(("as:", context_features))
     rules = ["rw:" + (rule_category or "none")]
-    if not facts.word_list:
+    if not words:
         rules.append("nodesc")
     for evidence in found:
-        rules.append(_EVIDENCE_FEATURES[evidence.category, evidence.weight >= DECISIVE])
+        rules.append(_EVIDENCE_FEATURES[evidence[0], evidence[1] >= DECISIVE] if evidence[1] >= HINT
+                     else _GUESS_FEATURES[evidence[0]])
     for flag in rule_flags:
         rules.append("f:" + flag)
     groups.append(("", rules))
     return groups
 
 
+PREFIXES = ("n:", "nc:", "dc:", "vo:", "vk:", "d:", "p:", "pe:", "a:", "as:", "")
 _EVIDENCE_FEATURES = {(category, decisive): f"r:{category}:{'hi' if decisive else 'lo'}"
                       for category in CATEGORIES for decisive in (True, False)}
+_GUESS_FEATURES = {category: f"g:{category}" for category in CATEGORIES}
 
 
-def model_features(facts, found, rule_category, rule_flags, primary, server_tokens=()):
+def model_features(facts, found, rule_category, rule_flags, primary, context_features=()):
     """The features of one tool as strings (what training reads)."""
     return [prefix + key for prefix, keys in feature_groups(facts, found, rule_category, rule_flags, primary,
-                                                             server_tokens) for key in keys]
+                                                             context_features) for key in keys]
 
 
 class ModelError(ValueError):
@@ -91,6 +108,8 @@ class LinearModel:
         self.thresholds = {c: float(t) for c, t in document["thresholds"].items()}
         self.floor = float(document.get("floor", 1.0))
         self.weights = {feature: tuple(row) for feature, row in document["weights"].items()}
+        # What training learned of words (classifier.wordsense): verbs and word clusters.
+        self.lexicon = document.get("lexicon") or {}
         width = len(self.classes) + len(self.flags)
         if len(self.intercept) != width or any(len(row) != width for row in self.weights.values()):
             raise ValueError("model weights have the wrong width")
@@ -126,8 +145,7 @@ class LinearModel:
             return sum((round(w * scale) + offset) << shift for w, shift in zip(row, self._shifts))
 
         self._packed_intercept = pack(self.intercept)
-        self._get = {prefix: {key: pack(row) for key, row in self.tables.get(prefix, {}).items()}.get
-                     for prefix in ("n:", "d:", "p:", "pe:", "a:", "s:", "")}
+        self._get = {prefix: {key: pack(row) for key, row in table.items()}.get for prefix, table in self.tables.items()}
 
     @classmethod
     def load(cls, path=None):
@@ -159,43 +177,20 @@ class LinearModel:
                                         else set(keys))))
         return list(map(sum, zip(*rows)))
 
-    def analysis_scores(self, facts, found, rule_category, rule_flags, server_tokens):
-        """`group_scores(feature_groups(...))` in one pass, for the classify path.
+    def analysis_scores(self, groups):
+        """`group_scores(groups)` with every weight row packed into one integer: the classify path.
 
-        The same features, looked up without building the groups (tests/test_classifier_rules.py
-        checks that the two agree on every labelled tool)."""
+        tests/test_classifier_rules.py checks that the two agree on every labelled tool."""
         rows = [self._packed_intercept]
         extend = rows.extend
         get = self._get
-        tokens = facts.tokens
-        extend(filter(None, map(get["n:"], tokens if len(tokens) < 2 else set(tokens))))
-        words = facts.word_list
-        if words:
-            extend(filter(None, map(get["d:"], facts.words if len(words) <= _DESCRIPTION_WORDS
-                                    else set(words[:_DESCRIPTION_WORDS]))))
-        properties = facts.properties
-        if properties:
-            if len(properties) > _PROPERTIES:
-                properties = properties[:_PROPERTIES]
-            extend(filter(None, map(get["p:"], {prop.lower for prop in properties})))
-            enums = {value.lower() for prop in properties if prop.enum for value in prop.enum[:_ENUM_VALUES]}
-            if enums:
-                extend(filter(None, map(get["pe:"], enums)))
-        if facts.annotations:
-            extend(filter(None, map(get["a:"], {f"{key}={value}" for key, value in facts.annotations.items()
-                                                if isinstance(value, bool)})))
-        if server_tokens:
-            extend(filter(None, map(get["s:"], set(server_tokens))))
-        misc = {"rw:" + rule_category if rule_category else "rw:none"}
-        if not words:
-            misc.add("nodesc")
-        for evidence in found:
-            misc.add(_EVIDENCE_FEATURES[evidence[0], evidence[1] >= DECISIVE])
-        for flag in rule_flags:
-            misc.add("f:" + flag)
-        extend(filter(None, map(get[""], misc)))
+        for prefix, keys in groups:
+            lookup = get.get(prefix)
+            if lookup is not None and keys:
+                # each feature counts once, as in training (a frozenset is unique already)
+                extend(filter(None, map(lookup, keys if len(keys) < 2 or type(keys) is frozenset else set(keys))))
         if len(rows) >= 4096:  # the fields have room for 4096 rows: a freak tool takes the plain way
-            return self.group_scores(feature_groups(facts, found, rule_category, rule_flags, None, server_tokens))
+            return self.group_scores(groups)
         total = sum(rows)
         base = len(rows) * self._offset
         mask = self._mask

@@ -16,6 +16,9 @@ from .lexicon import (
     CODE_PROPERTIES,
     DESCRIPTION_LEADS,
     HTTP_METHODS,
+    LEARNED,
+    LEDGER_NOUNS as _LEDGER_NOUNS,
+    MEMBERSHIP_NOUNS,
     MONEY_MOVING_VERBS,
     MONEY_NOUNS,
     NOUN_FOLLOWERS,
@@ -41,7 +44,7 @@ class Verb(NamedTuple):
     position: int
 
 
-def name_verbs(tokens):
+def name_verbs(tokens, unlisted_lead=False):
     """The first verb of a name, and the strong verbs after it.
 
     An ambiguous verb is passed over when the next word shows it is a noun (`run_status`) or a
@@ -61,7 +64,12 @@ def name_verbs(tokens):
         category, strong = hit
         if position and (tokens[position - 1] in _NOUN_MAKERS or position > 1 and tokens[position - 2] == "how"):
             continue  # `auto_complete`, `how_to_use`: not an action of the tool
+        learned = LEARNED.get(token)
+        if learned is not None and learned[1] == "lemma":
+            continue  # an inflection in a name is a noun or an adjective: `tags`, `scraping_`, `encrypted_`
         if primary is None:
+            if not strong and unlisted_lead:
+                continue  # `reprioritize_sub_issue`: the name opens with its (unlisted) verb; `issue` is its object
             if not strong:
                 following = tokens[position + 1] if position + 1 < len(tokens) else None
                 if following in NOUN_FOLLOWERS:
@@ -70,7 +78,10 @@ def name_verbs(tokens):
                     continue
             primary = Verb(token, category, position)
         elif strong and (position + 1 == len(tokens) or tokens[position + 1] not in NOUN_FOLLOWERS):
-            if primary.category != "read" or joined or not VERBS[primary.word][1]:
+            # A second action is joined to the first (`get_or_create`) or follows a verb; after a
+            # noun it names the object (`create_payment_link`: a payment link).
+            after_verb = tokens[position - 1] in VERBS
+            if (primary.category != "read" or joined or not VERBS[primary.word][1]) and (joined or after_verb):
                 others.append(Verb(token, category, position))
     return primary, others
 
@@ -97,9 +108,21 @@ def _verb_of_word(word):
 _VERB_OF_WORD = {}
 
 
+def reset_caches():
+    """Forget what was remembered of words: the lexicon changed (classifier.lexicon.use_learned)."""
+    _VERB_OF_WORD.clear()
+
+
 def _stem_verb(word):
+    """A word of prose as a listed verb. Of the learned verbs, prose reads only inflections
+    (`wrote` -> write): a verb WordNet merely files near a listed one decides only in a name."""
     if word in VERBS:
-        return word, VERBS[word][0]
+        learned = LEARNED.get(word)
+        if learned is None:
+            return word, VERBS[word][0]
+        if learned[1] == "lemma":
+            return learned[0], VERBS[word][0]
+        return None
     candidates = []
     if word.endswith("s"):
         candidates += [word[:-1], word[:-2]]
@@ -109,7 +132,7 @@ def _stem_verb(word):
     if word.endswith("ed") and len(word) > 4:
         candidates += [word[:-1], word[:-2]]
     for candidate in candidates:
-        if candidate and candidate in VERBS:
+        if candidate and candidate in VERBS and candidate not in LEARNED:
             return candidate, VERBS[candidate][0]
     return None
 
@@ -212,6 +235,11 @@ _AMOUNT = frozenset("amount amount_cents amount_in amount_in_cents total_amount 
 _COUNTERPARTY = frozenset("currency recipient to to_address toaddress destination receiver payee "
                           "iban card card_number wallet wallet_address address beneficiary "
                           "destination_address recipient_address side symbol".split())
+_DESTINATIONS = frozenset("recipient to to_address toaddress destination receiver iban card card_number wallet "
+                          "wallet_address beneficiary destination_address recipient_address".split())
+# What a shop sells, priced but not paid: `create_product(price, currency)`, `create_discount`.
+_CATALOG_NOUNS = frozenset("product products price prices discount discounts coupon coupons variant variants "
+                           "sku skus catalog listing listings offer offers".split())
 _PATH_PROPERTIES = frozenset("path file_path filepath filename file_name file dir directory "
                              "dirpath folder folder_path target_path output_path dest destination "
                              "source_path src dst".split())
@@ -252,14 +280,17 @@ _STORED_ENTRIES = frozenset("item items entry entries key keys value values".spl
 # `checkout_cart` pays, `git_checkout` switches a branch.
 _MONEY_CONTEXT = frozenset("""token tokens coin coins crypto price prices market exchange currency usd fiat
     stock stocks share shares position positions limit spot futures margin asset assets pair payment
-    invoice cart basket purchase sol eth btc usdc usdt wallet defi dex jupiter uniswap raydium""".split())
-_BUILT_THINGS = frozenset("app apps package project image workspace target scheme docker container ios "
+    invoice cart basket purchase sol eth btc usdc usdt wallet defi dex jupiter uniswap raydium credit credits
+    balance funds money""".split())
+_BUILT_THINGS = frozenset("app apps package project image workspace target scheme docker container ios website "
+                          "application assets webapp frontend serverless lambda function functions site "
                           "android solution module".split())
 _RUNNING_THINGS = frozenset("process processes query queries execution executions".split())
 _TRANSFERRED_THINGS = frozenset("""issue issues repository repo repositories app apps application ownership owner
     project projects file files task tasks cycle ticket tickets conversation chat call domain domains
     document documents folder item items card cards board""".split())
 _CONSOLE_NOUNS = frozenset("terminal shell console repl tty".split())
+_CONSOLE_OUTPUT = frozenset("log logs output outputs messages errors history".split())  # what a console printed
 # Verbs that, on a blockchain, sign a transaction that moves value.
 _CHAIN_VERBS = frozenset("""create issue send transfer approve claim delegate undelegate stake unstake mint
     bridge tokenize redeem execute place deploy burn wrap unwrap""".split())
@@ -278,9 +309,14 @@ _CHAIN_SURE = frozenset("""blockchain onchain crypto cryptocurrency nft nfts erc
     wei gwei solana ethereum bitcoin usdc usdt starknet strk egld multiversx esdt mesdt evm""".split())
 
 
+_CREDENTIAL_TOKENS = frozenset("api auth access bearer refresh oauth session jwt".split())
+
+
 def _on_chain(facts, tokens, names):
     """Money-moving blockchain context: two chain words, a sure one, or one with a wallet-like input."""
     seen = (tokens | facts.words) & _CHAIN_WORDS
+    if not tokens.isdisjoint(_CREDENTIAL_TOKENS):
+        seen -= {"token", "tokens"}  # an API or access token is a credential, not a coin
     if "smart" in facts.words and "contract" in facts.words:
         return True
     return bool(len(seen) >= 2 or seen & _CHAIN_SURE or (seen and names & _CHAIN_PROPERTIES))
@@ -294,7 +330,8 @@ _WEAK_NOUN_VERBS = {
     "plan": frozenset("change update upgrade downgrade".split()),
     "token": frozenset("send transfer mint bridge claim".split()),
     "position": frozenset("open close".split()),
-    "transaction": frozenset("send submit execute".split()),
+    "transaction": frozenset("send submit execute reverse".split()),
+    "renewal": frozenset("enable create turn".split()),
 }
 
 
@@ -304,22 +341,28 @@ def _singular(noun):
 
 # Nouns a money word can qualify without money moving: `send_invoice_reminder`, `add_payment_recipient`.
 _MONEY_QUALIFIED = frozenset("""reminder reminders recipient recipients method methods link links template
+    provider providers gateway gateways processor processors integration integrations connection connections
     templates note notes comment comments attachment attachments metadata category categories code codes
     setting settings webhook webhooks report reports status tag tags field fields label labels address
     addresses contact contacts shipment shipments tracking""".split())
 
 
 def _money_evidence(verb, tokens):
-    """Financial evidence from a moving verb with a money noun after it (`create_invoice`)."""
+    """Financial evidence from a moving verb with a money noun after it (`create_invoice`), or
+    before it when the verb ends the name (`checkouts-create`, `subscriptions-update`)."""
     if verb.word not in MONEY_MOVING_VERBS:
         return None
     last = len(tokens) - 1
-    for position in range(verb.position + 1, last + 1):
+    positions = range(verb.position + 1, last + 1) if verb.position < last else range(verb.position)
+    for position in positions:
         token = tokens[position]
         if token not in MONEY_NOUNS:
             continue
-        if position < last and tokens[position + 1] in _MONEY_QUALIFIED:
-            continue
+        if position < last and tokens[position + 1] in _MONEY_QUALIFIED and not (
+                tokens[position + 1] in ("link", "links") and _singular(token) in ("payment", "checkout")):
+            continue  # `send_invoice_reminder`; but a payment link commits its payer
+        if not _LEDGER_NOUNS.isdisjoint(tokens) and verb.word not in _PAYING_VERBS and _PAYING_NOUNS.isdisjoint(tokens):
+            return None  # bookkeeping (see _bookkeeping_evidence)
         noun = _singular(token)
         if token in WEAK_MONEY_NOUNS or noun in _WEAK_NOUN_VERBS:
             allowed = _WEAK_NOUN_VERBS.get(noun, STRONG_MONEY_VERBS_FOR_WEAK_NOUNS)
@@ -327,6 +370,25 @@ def _money_evidence(verb, tokens):
                 continue
         return Evidence("financial", 0.9, f"name `{verb.word}` + `{token}`: moves or commits money")
     return None
+
+
+# Verbs that move money even on a ledger's records: paying a bill, refunding a transaction.
+_PAYING_VERBS = frozenset("pay refund charge transfer send payout withdraw reverse capture settle".split())
+_PAYING_NOUNS = frozenset("payment payments transfer transfers refund refunds payout payouts charge charges".split())
+# What recording money changes: nothing moves (the taxonomy's "bookkeeping is write").
+_RECORDING_VERBS = frozenset("""create add insert update edit modify upsert split record import categorize group
+    ungroup attach set save write log enter make post""".split())
+
+
+def _bookkeeping_evidence(facts, primary):
+    """`create_expense`, `update_transaction`, `upsert_budget`: a record of money in a ledger or
+    budget, which moves none."""
+    if primary is None or primary.word not in _RECORDING_VERBS:
+        return None
+    noun = sorted(facts.token_set & _LEDGER_NOUNS)
+    if not noun or not facts.token_set.isdisjoint(_PAYING_VERBS) or not facts.token_set.isdisjoint(_PAYING_NOUNS):
+        return None
+    return Evidence("write", 0.85, f"`{primary.word}` of a `{noun[0]}` record: bookkeeping moves no money → write")
 
 
 # Reading verbs whose object makes them a change: `resolve_comment`, `select_tab`, `format_table`.
@@ -351,6 +413,9 @@ _SPECIAL_VERBS = frozenset(("add", "remove", "transfer", *_SENSES))
 def _verb_evidence(verb, tokens, where, weight, context=()):
     """Evidence for one verb of a name, with the taxonomy's special cases for it."""
     category = verb.category
+    learned = LEARNED.get(verb.word)
+    if learned is not None:
+        return _learned_verb_evidence(verb, learned, where, weight)
     if category in ("read", "write", "execute") and verb.word not in _SPECIAL_VERBS:
         return Evidence(category, weight, f"{where} verb `{verb.word}` → {category}")  # (most verbs)
     text = f"{where} verb `{verb.word}` → {category}"
@@ -364,6 +429,8 @@ def _verb_evidence(verb, tokens, where, weight, context=()):
         found = objects & sense[1]
         if found:
             return Evidence(sense[0], weight, f"{where} `{verb.word}` of a `{sorted(found)[0]}`: {sense[2]} → {sense[0]}")
+    if verb.word == "remove" and not MEMBERSHIP_NOUNS.isdisjoint(tokens):
+        return Evidence("write", weight, f"{where} `remove` of a member (re-addable) → write")
     if verb.word == "remove" and ASSOCIATION_NOUNS & set(tokens) and (
             where == "" or not context or "from" in tokens or "from" in context or "between" in context):
         # `remove_tag_from_task`, "Remove a label from an issue": undone by adding it back. When the
@@ -383,9 +450,47 @@ def _verb_evidence(verb, tokens, where, weight, context=()):
     return Evidence(category, weight, text)
 
 
+def _learned_verb_evidence(verb, learned, where, weight):
+    """A verb the hand-written lists do not name, read through what training learned of it: a
+    WordNet hypernym that is a listed verb (a good guess), the kind of verb WordNet files it under,
+    or the listed verb it is used like in the snapshot (weak guesses: low weight, never `read`
+    unless WordNet says it only knows, perceives or is)."""
+    lemma, how = learned
+    category = verb.category
+    if how.startswith("kind of"):
+        return Evidence(category, weight * 0.7, f"{where} verb `{verb.word}` (WordNet: a {how}) → {category}")
+    if how.startswith("used like"):
+        return Evidence(category, weight * 0.6, f"{where} verb `{verb.word}` ({how} in the snapshot's tools) → "
+                                                f"{category}: weak")
+    if how.startswith("`"):  # a prefix on a listed verb: `rerun`
+        return Evidence(category, weight * 0.8, f"{where} verb `{verb.word}` ({how}) → {category}")
+    return Evidence(category, weight * 0.2, f"{where} verb `{verb.word}` (WordNet: a {how}, no listed verb) → "
+                                            f"{category}: weak guess")
+
+
+def _unlisted_lead(facts):
+    """The name and the description open with one word no list names (`reprioritize_sub_issue`:
+    "Reprioritize a sub-issue ..."): that word is the tool's action."""
+    tokens, words = facts.tokens, facts.word_list
+    if not tokens or not words or len(tokens[0]) < 4 or tokens[0] in VERBS or not tokens[0].isalpha():
+        return None
+    lead, first = tokens[0], words[0]
+    if not (len(lead) >= 6 and lead.endswith(_VERB_ENDINGS)):
+        return None  # nouns open descriptions too ("Properties details ..."); verb-forming endings do not lie
+    return lead if first == lead or (first.startswith(lead) and len(first) - len(lead) <= 2) else None
+
+
+_VERB_ENDINGS = ("ize", "ise", "ify", "ate")
+
+
 def name_evidence(facts):
-    primary, others = name_verbs(facts.tokens)
+    lead = _unlisted_lead(facts)
+    primary, others = name_verbs(facts.tokens, unlisted_lead=lead is not None)
     found = []
+    if lead is not None and primary is None:
+        # No known verb is no evidence of safety: an action, so at least a change, with low weight.
+        found.append(Evidence("write", 0.5, f"name and description open with `{lead}`, an action no list names → "
+                                            f"write (weak guess)"))
     if primary is not None:
         context = (facts.word_list[:8] + facts.tokens if primary.word in _SENSES or primary.word == "add"
                    else facts.word_list[:12] if primary.word == "remove" else ())
@@ -455,12 +560,17 @@ def _joined_action(text):
     for position in range(1, min(len(text) - 1, 8)):
         if text[position] in _CONJUNCTIONS:
             word = text[position + 1]
-            hit = VERBS.get(word)
+            hit = VERBS.get(word) if word not in LEARNED else None
             if hit is not None and hit[1] and hit[0] in ("write", "execute", "destructive"):
                 return [Evidence(hit[0], 0.8, f"description: \"{text[position]} {word}\" → {hit[0]}")]
             return []
     return []
 
+
+# A reversible setting: a call that replaces one can put the old value back.
+_SETTING_NOUNS = frozenset("""setting settings config configs configuration configurations parameter parameters
+    param params option options preference preferences property properties mode modes status state lock
+    flag flags toggle theme nameserver nameservers forwarding redirect redirects autoreply""".split())
 
 _DESCRIPTION_TRIGGERS = frozenset().union(*(phrase.triggers for phrase in (
     _RECOVERABLE_PHRASE, _DESTRUCTIVE_PHRASE, _OVERWRITE_PHRASE, _FINANCIAL_PHRASE, _HTTP_REQUEST)))
@@ -503,8 +613,17 @@ def description_evidence(facts, primary):
         found.append(Evidence("destructive", 0.9, f"description: \"{match.group(0)}\""))
     match = _unnegated(_OVERWRITE_PHRASE, text, text_words)
     if match:
-        found.append(Evidence("destructive", 0.85,
-                              f"description: \"{match.group(0)}\": old content is lost (overwrite rule)"))
+        kept = _KEEPS_OLD.search(text, text_words)
+        if kept:
+            found.append(Evidence("write", 0.8, f"description: \"{kept.group(0)}\": what it replaces is kept"))
+        elif not facts.token_set.isdisjoint(_SETTING_NOUNS):
+            setting = sorted(facts.token_set & _SETTING_NOUNS)[0]
+            found.append(Evidence("write", 0.8, f"replaces a `{setting}`, which can be set back: nothing is lost"))
+        elif (primary is None or primary.category != "execute") and not (
+                primary is not None and primary.word in _BUILDING_VERBS or verb is not None and verb[0] in _BUILDING_VERBS):
+            # (a build or a deploy overwrites its own output: that is what running it means)
+            found.append(Evidence("destructive", 0.85,
+                                  f"description: \"{match.group(0)}\": old content is lost (overwrite rule)"))
     if primary is None or primary.category != "read":
         match = _FINANCIAL_PHRASE.search(text, text_words)
         if match:
@@ -532,11 +651,12 @@ def schema_evidence(facts, primary):
     if facts.properties:
         # `remove_from_whitelist(command)`, `core_help(command)`: a clear non-running verb names a command.
         named_command = (primary is not None and primary.category != "execute" and VERBS[pword][1]
-                         and not (facts.opening and facts.opening[1] == "execute"))
+                         and not (facts.opening and facts.opening[1] == "execute")
+                         and tokens.isdisjoint(_SCHEDULED))  # a cron job's command runs later
         for prop in facts.properties:
             lowered = prop.lower
             if prop.enum and lowered in ACTION_PROPERTIES:
-                found.extend(_enum_evidence(prop))
+                found.extend(_enum_evidence(prop, facts, primary))
             if prop.type not in ("string", "") or prop.depth > 1:
                 continue
             if lowered in SQL_PROPERTIES or (
@@ -545,16 +665,19 @@ def schema_evidence(facts, primary):
                 found.append(Evidence("execute", 0.9, f"accepts free-form SQL in `{prop.name}`"))
             elif lowered in CODE_PROPERTIES and not prop.enum and not (named_command and lowered in _COMMAND_NAMES):
                 found.append(Evidence("execute", 0.9, f"accepts free-form code or a command in `{prop.name}`"))
-        if not reading and not names.isdisjoint(_AMOUNT) and not names.isdisjoint(_COUNTERPARTY):
+        if not reading and not names.isdisjoint(_AMOUNT) and not names.isdisjoint(_COUNTERPARTY) \
+                and tokens.isdisjoint(_LEDGER_NOUNS) and tokens.isdisjoint(_CATALOG_NOUNS):
             amount = sorted(names & _AMOUNT)[0]
             other = sorted(names & _COUNTERPARTY)[0]
-            found.append(Evidence("financial", 0.8, f"takes an `{amount}` with a `{other}`: moves money"))
+            # An amount sent somewhere moves money; an amount in a currency may only price or record it.
+            weight = 0.8 if other in _DESTINATIONS else 0.6
+            found.append(Evidence("financial", weight, f"takes an `{amount}` with a `{other}`: moves money"))
         if "side" in names:
             for prop in facts.properties:
                 if prop.lower == "side" and {"buy", "sell"} <= {v.lower() for v in prop.enum}:
                     found.append(Evidence("financial", 0.9, "`side` enum buy/sell: places trades"))
     if verb is None:  # (the rules below that need no verb, in the same order)
-        if not tokens.isdisjoint(_CONSOLE_NOUNS):
+        if not tokens.isdisjoint(_CONSOLE_NOUNS) and tokens.isdisjoint(_CONSOLE_OUTPUT):
             noun = sorted(tokens & _CONSOLE_NOUNS)[0]
             found.append(Evidence("execute", 0.85, f"sends input to a `{noun}`: runs what it is given"))
         if facts.properties:
@@ -562,19 +685,17 @@ def schema_evidence(facts, primary):
         if "stop" in tokens and ("running" in facts.words or not tokens.isdisjoint(_RUNNING_THINGS)):
             found.append(Evidence("destructive", 0.8, "stops running work (a process, a query): it cannot be resumed"))
         return found
-    if verb in ("write", "overwrite") and (
-        not tokens.isdisjoint(_FILE_NOUNS) or not names.isdisjoint(_PATH_PROPERTIES)
-        or not facts.keys.isdisjoint(_PATH_KEYS)
-    ):
+    if verb in ("write", "overwrite") and _overwrites_file(facts, verb, tokens, names):
         found.append(Evidence("destructive", 0.85, "writes a whole file by path: old content is lost (overwrite rule)"))
     if pword in _STARTING_VERBS and not _STARTED_RUNS.isdisjoint(facts.tokens[primary.position + 1 :]):
         run = sorted(set(facts.tokens[primary.position + 1 :]) & _STARTED_RUNS)[0]
         found.append(Evidence("execute", 0.8, f"`{pword}` a `{run}`: starts running code or a job"))
-    if pword == "build" and not tokens.isdisjoint(_BUILT_THINGS):
+    if verb == "build" and not (tokens.isdisjoint(_BUILT_THINGS) and _BUILT_THINGS.isdisjoint(facts.word_list[:12])):
         found.append(Evidence("execute", 0.85, "builds a project: runs its build scripts and compilers"))
     if pword == "stop" and not tokens.isdisjoint(_RUNNING_THINGS):
         found.append(Evidence("destructive", 0.8, "stops running work (a process, a query): it cannot be resumed"))
-    if not tokens.isdisjoint(_CONSOLE_NOUNS) and (primary is None or primary.category == "write"):
+    if not tokens.isdisjoint(_CONSOLE_NOUNS) and (primary is None or primary.category == "write") \
+            and tokens.isdisjoint(_CONSOLE_OUTPUT):
         noun = sorted(tokens & _CONSOLE_NOUNS)[0]
         found.append(Evidence("execute", 0.85, f"sends input to a `{noun}`: runs what it is given"))
     if (verb in _CHAIN_VERBS and _on_chain(facts, tokens, names)
@@ -594,12 +715,38 @@ def schema_evidence(facts, primary):
             if match:
                 found.append(Evidence("write", 0.8, f"description: \"{match.group(0)}\": saves its output"))
                 reading = False
-    if not reading and pword != "push" and facts.properties:
-        _force_evidence(facts, found)
+    if not reading and pword != "push" and facts.properties and verb not in _APPLYING_VERBS:
+        _force_evidence(facts, found)  # (`apply --force` still only runs what it is given: execute)
     if pword != "stop" and ("stop" in tokens or verb == "stop") and (
             "running" in facts.words or not tokens.isdisjoint(_RUNNING_THINGS)):
         found.append(Evidence("destructive", 0.8, "stops running work (a process, a query): it cannot be resumed"))
     return found
+
+
+def _overwrites_file(facts, verb, tokens, names):
+    """`write_file(path, content)` replaces a file; a tool that merely has "write" in its name
+    (`generator_write_test`, `write_query`) or keeps what was there (a backup, an append) does not."""
+    if _KEEPS_OLD.search(facts.description, facts.words):
+        return False
+    by_path = not names.isdisjoint(_PATH_PROPERTIES) or not facts.keys.isdisjoint(_PATH_KEYS)
+    if verb == "overwrite":
+        return True
+    if not tokens.isdisjoint(("file", "files")) and (by_path or not facts.properties):
+        return True
+    return by_path and _OVERWRITE_PHRASE.search(facts.description, facts.words) is not None
+
+
+_KEEPS_OLD = Phrase(
+    r"\bbackups?\b|\.bak\b|\bversion(?:ed| history)\b|previous versions?|keeps? (?:a |the )?(?:history|copy)|"
+    r"\bappend(?:s|ed|ing)?\b|only if (?:the |it )?(?:\w+ )?does not (?:already )?exist|"
+    r"if (?:it |the file )?(?:doesn't|does not) (?:already )?exist|without overwriting|never overwrites?",
+    "backup backups bak versioned version previous keep keeps append appends appended appending only if "
+    "without never",
+    anchors=("backup", ".bak", "version", "previous", "keep", "append", "only if ", "if ", "without overwriting",
+             "never overwrite"),
+)
+_BUILDING_VERBS = frozenset("build rebuild compile deploy redeploy install bundle package publish".split())
+_SCHEDULED = frozenset("cron cronjob cronjobs job jobs schedule scheduled task tasks hook hooks".split())
 
 
 def _force_evidence(facts, found):
@@ -609,18 +756,34 @@ def _force_evidence(facts, found):
             break
 
 
-_APPLYING_VERBS = frozenset(("apply", "run", "execute", "complete", "install"))
+_APPLYING_VERBS = frozenset(("apply", "run", "execute", "complete", "install", "deploy"))
+_REQUESTING = frozenset("request requests http https api rest restful fetch call curl graphql".split())
+_PARTICIPLE = re.compile(r"(?:ed|ing)$")
 
 
-def _enum_evidence(prop):
+def _enum_evidence(prop, facts, primary):
+    """A property that selects the action (`action`, `operation`, ...) whose enum values are verbs:
+    the tool can do each of them. Not when the values are event kinds, report types or statuses
+    (`payment.succeeded`, `deleted`, `monthly_report`), nor field names."""
     values = [v for v in prop.enum if v]
     methods = {v.upper() for v in values if v.upper() in HTTP_METHODS}
-    if methods and methods != {"GET"} and len(methods) == len(values):
-        return [Evidence("execute", 0.85, f"`{prop.name}` takes HTTP methods {'/'.join(sorted(methods))}: arbitrary requests")]
-    best = None
+    if methods and len(methods) == len(values):
+        # The HTTP method of a request the tool itself sends, not one a monitor or webhook is set up with.
+        sends = primary is None or primary.category in ("execute", "read") or not facts.token_set.isdisjoint(_REQUESTING)
+        if methods != {"GET"} and sends:
+            return [Evidence("execute", 0.85, f"`{prop.name}` takes HTTP methods {'/'.join(sorted(methods))}: "
+                                              f"arbitrary requests")]
+        return []
+    parsed = []
     for value in values:
         tokens = name_tokens(value)
         verb, others = name_verbs(tokens)
+        if verb is not None and verb.position == 0 and "." not in value and not _PARTICIPLE.search(tokens[0]):
+            parsed.append((value, tokens, verb, others))
+    if len(parsed) * 2 < len(values):
+        return []  # mostly not verbs: kinds, types or fields
+    best = None
+    for value, tokens, verb, others in parsed:
         for candidate in ([verb] if verb else []) + others:
             evidence = _verb_evidence(candidate, tokens, "", 0.9)
             if best is None or SEVERITY[evidence.category] > SEVERITY[best[0]]:
@@ -689,6 +852,106 @@ def _noun_in_description(facts, primary, verb):
     return False
 
 
+# -- the taxonomy's rules on secrets, spending, running work and reading ----------------------------
+_REPLACING_VERBS = frozenset("change reset regenerate rotate replace update edit set put modify".split())
+_SECRET_NOUNS = frozenset("password passwords passwd secret secrets credential credentials passphrase apikey "
+                          "apikeys".split())
+# Inputs that size a paid resource; the resources a cloud bills by the hour.
+_SIZING_PARTS = ("sku", "vmsize", "sizegb", "capacity", "provisioned", "throughput", "instancecount", "instancegroup",
+                 "instancetype", "nodecount", "vcore", "vcpu", "iops", "pricingtier", "computetier")
+_BILLED_RESOURCES = frozenset("""vm vms machine machines vmss instance instances cluster clusters database databases db
+    disk disks redis fileshare fileshares lustre amlfs fs server servers node nodes nodepool volume volumes
+    droplet droplets warehouse gpu gpus namespace""".split())
+_PROVISIONING_VERBS = frozenset("create provision deploy update resize scale upgrade launch add".split())
+_BILLING_PHRASE = Phrase(r"\bbilling account\b|\bbilled (?:hourly|monthly|per)\b|\bincurs? (?:costs?|charges?)\b",
+                         "billing billed incur incurs", anchors=("billing account", "billed ", "incur"))
+_FREE_PHRASE = Phrase(r"\bfree (?:of charge|domain|tier|plan|trial)\b|\bfor free\b|\bat no (?:cost|charge)\b|\bno charge\b",
+                      "free no", anchors=("free ", "for free", "at no ", "no charge"))
+# A browser or device session: what a call does to its page runs the page's code.
+_BROWSER_TOKENS = frozenset("browser page tab tabs mouse keyboard dialog element iframe dom playwright puppeteer "
+                            "selenium webdriver".split())
+_BROWSER_WORDS = frozenset("browser page tab element dom".split())
+_BROWSER_ACTIONS = frozenset("""refresh reload upload move handle new open accept dismiss press type fill check uncheck
+    drag focus hover go back forward""".split())
+# A model's output, computed on request: nothing is stored.
+_COMPUTED_OUTPUTS = frozenset("completion completions embedding embeddings prediction predictions transcription "
+                              "translation summary".split())
+_GUIDE_TOKENS = frozenset("help guidance guide guides instructions howto tutorial docs documentation bestpractices".split())
+_GUIDE_PHRASE = Phrase(r"^(?:provides?|gives?|returns?|gets?|shows?) (?:\w+ ){0,3}?(?:instructions|guidance|guides?|"
+                       r"help|documentation|best practices|recommendations|how to)\b",
+                       "provide provides give gives return returns get gets show shows")
+# Query languages that can only read (Cosmos DB's SQL API runs SELECT alone).
+_READ_ONLY_LANGUAGES = frozenset("promql logql lucene jql soql cosmos cosmosdb".split())
+_SQL_LIKE = Phrase(r"\bsql-like\b|\bsql like syntax\b", "sql", anchors=("sql",))
+
+
+def _taxonomy_evidence(facts, primary, found):
+    """Rules the taxonomy states outright, each from a real definition that misfired before."""
+    tokens = facts.token_set
+    names = facts.names
+    word = primary.word if primary is not None else (facts.opening[0] if facts.opening else None)
+    if word in _REPLACING_VERBS and not tokens.isdisjoint(_SECRET_NOUNS):
+        noun = sorted(tokens & _SECRET_NOUNS)[0]
+        found.append(Evidence("destructive", 0.85, f"`{word}` of a `{noun}`: the old value is gone for good "
+                                                   f"(overwriting a secret)"))
+    if word in _PROVISIONING_VERBS:
+        billed = tokens & _BILLED_RESOURCES
+        sized = next((p.name for p in facts.properties if any(part in p.key for part in _SIZING_PARTS)), None) \
+            if facts.properties and billed else None
+        if billed and sized:
+            found.append(Evidence("financial", 0.8, f"`{word}` of a `{sorted(billed)[0]}` sized by `{sized}`: "
+                                                    f"provisions a paid resource"))
+        elif word in ("create", "provision") and _BILLING_PHRASE.search(facts.description, facts.words):
+            found.append(Evidence("financial", 0.8, "provisions something billed to an account: commits spend"))
+    if "free" in tokens or _FREE_PHRASE.search(facts.description, facts.words):
+        if any(e.category == "financial" and e.weight < 0.95 for e in found):
+            found = [e for e in found if e.category != "financial" or e.weight >= 0.95]
+            found.append(Evidence("write", 0.8, "the definition says it is free: it commits no spend"))
+    bookkeeping = _bookkeeping_evidence(facts, primary)
+    if bookkeeping is not None:
+        found = [e for e in found if e.category != "financial" or e.weight >= 0.95]
+        found.append(bookkeeping)
+    if (not tokens.isdisjoint(_BROWSER_TOKENS) or (not tokens.isdisjoint(_BROWSER_ACTIONS)
+                                                   and not _BROWSER_WORDS.isdisjoint(facts.word_list[:12]))):
+        action = tokens & _BROWSER_ACTIONS
+        if action and all(e.category in ("read", "write") for e in found):
+            found.append(Evidence("execute", 0.85, f"`{sorted(action)[0]}` in a browser: the page runs what it "
+                                                   f"triggers → execute"))
+    if primary is not None and primary.word == "create" and not tokens.isdisjoint(_COMPUTED_OUTPUTS):
+        output = sorted(tokens & _COMPUTED_OUTPUTS)[0]
+        found = [e for e in found if e.category != "write"]
+        found.append(Evidence("read", 0.9, f"creates a model's `{output}` on request: computes, stores nothing → read"))
+    guide = tokens & _GUIDE_TOKENS
+    match = None if guide else _GUIDE_PHRASE.search(facts.description, facts.words)
+    if guide or match:
+        what = f"`{sorted(guide)[0]}`" if guide else f"\"{match.group(0)}\""
+        found = [e for e in found if e.category == "read" or e.text.startswith("accepts free-form")]
+        found.append(Evidence("read", 0.9, f"gives instructions ({what}); runs and changes nothing → read"))
+    querying = (any(e.text.startswith("accepts free-form SQL") for e in found) or not tokens.isdisjoint(_QUERY_TOKENS)
+                or word in ("execute", "run"))
+    languages = (tokens | facts.words) & _READ_ONLY_LANGUAGES
+    if querying and (languages or _SQL_LIKE.search(facts.description, facts.words)):
+        language = sorted(languages)[0] if languages else "SQL-like"
+        found = [e for e in found if e.category != "execute" or e.text.startswith("accepts free-form code")]
+        found.append(Evidence("read", 0.9, f"queries in {language}, a read-only query language → read"))
+    if (facts.opening is not None and facts.opening[0] in _TEXT_VERBS and (primary is None or primary.category == "read")
+            and any(e.text.startswith("accepts free-form SQL") for e in found)):
+        found = [e for e in found if not e.text.startswith("accepts free-form SQL")]
+        found.append(Evidence("read", 0.85, f"`{facts.opening[0]}` of SQL given as text: it is not run → read"))
+    if word in ("start", "stop") and not tokens.isdisjoint(_OBSERVING):
+        found = [e for e in found if e.category != "write"]
+        found.append(Evidence("read", 0.8, f"`{word}` of a `{sorted(tokens & _OBSERVING)[0]}`: observes, changes "
+                                           f"nothing → read"))
+    return found
+
+
+_QUERY_TOKENS = frozenset("query queries sql".split())
+# Verbs that treat their input as text: converting, checking or explaining SQL does not run it.
+_TEXT_VERBS = frozenset("convert translate format parse validate explain lint analyze analyse".split())
+# What starting or stopping only watches: a screen recording, a trace, a profile.
+_OBSERVING = frozenset("recording screencast trace tracing profiling capture".split())
+
+
 def category_evidence(facts):
     """(the name's first verb, every piece of category evidence)."""
     primary, found = name_evidence(facts)
@@ -713,6 +976,7 @@ def category_evidence(facts):
     schema = schema_evidence(facts, primary)
     if schema:
         found += schema
+    found = _taxonomy_evidence(facts, primary, found)
     match = (primary is not None and primary.category in ("execute", "financial")
              and _DRY_CALL.search(facts.description, facts.words))
     if match:
@@ -736,15 +1000,20 @@ def category_evidence(facts):
     return primary, found
 
 
+HINT = 0.25  # evidence below this weight is a hint for the model (a guess), never the rules' verdict
+
+
 def decide(found):
     """(category, score, conflict) from evidence: the most severe decisive category wins."""
     if len(found) < 2:
-        return (found[0][0], found[0][1], 0.0) if found else (None, 0.0, 0.0)
+        return (found[0][0], found[0][1], 0.0) if found and found[0][1] >= HINT else (None, 0.0, 0.0)
     scores = {}
     for evidence in found:
         category, weight = evidence[0], evidence[1]
-        if weight > scores.get(category, -1.0):
+        if weight > scores.get(category, -1.0) and weight >= HINT:
             scores[category] = weight
+    if not scores:
+        return None, 0.0, 0.0
     decisive = [c for c, s in scores.items() if s >= DECISIVE]
     if decisive:
         category = most_severe(decisive)

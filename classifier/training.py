@@ -1,13 +1,16 @@
 """Train and evaluate the model on hand-labelled tools (scikit-learn lives here, and only here).
 
-Every figure is measured with cross-validation grouped by server, so a server never sits on both
-sides of a split. Thresholds and the calibration temperature are fitted on out-of-fold predictions
-of the training part only; `evaluate` nests that inside its own folds, so its figures are honest.
+Two labelled sets (data/labels/README.md): the live-listed tools of real servers, as a user's
+own servers look, and 3,500 tools of the bundled snapshot. Both train the model. Every figure is
+measured with cross-validation grouped by server, so a server (and any copy of it in the other
+set) never sits on both sides of a split. Thresholds and the calibration temperature are fitted
+on out-of-fold predictions of the training part only, nested inside the evaluation's own folds.
 """
 
 import gzip
 import hashlib
 import json
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,12 +21,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedGroupKFold
 from threadpoolctl import threadpool_limits
 
+from contextlib import contextmanager
+
+from . import lexicon as _lexicon
+from . import rules as _rules
 from .analysis import analyse
 from .model import FORMAT, LEARNED_FLAGS, LinearModel
-from .taxonomy import CATEGORIES, SEVERITY
+from .taxonomy import CATEGORIES, FLAGS, SEVERITY
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 LABELS = DATA / "labels" / "tools_labelled.jsonl"
+LIVE_LABELS = DATA / "labels" / "live_labelled.jsonl"
 SNAPSHOT = DATA / "snapshot" / "tools.jsonl.gz"
 
 SEED = 0
@@ -31,48 +39,141 @@ FOLDS = 5
 INNER_FOLDS = 3
 C_CATEGORY = 3.0
 C_FLAG = 1.0
+LIVE_WEIGHT = 2.0  # a live-listed tool looks like what users run: it counts double in fitting
 MIN_COUNT = 2  # a feature seen once cannot generalise; dropping it keeps the artifact small
 DECIMALS = 3  # weights are stored (and evaluated) rounded to this many places
 PRUNE = 0.1  # a feature whose every weight is smaller than this is dropped: it changes next to nothing
-RECALL_TARGETS = {"destructive": 0.97, "financial": 0.95}
+RECALL_TARGETS = {"destructive": 0.97, "financial": 0.95, "execute": 0.90}
 # The model may call a tool less severe than the rules' decisive evidence only when this sure of it:
 # a destructive tool called "read" is the costly error.
 FLOOR = 0.7
 # How much a point of recall below its target costs against a point of macro-F1 when thresholds are tuned.
-SHORTFALL_WEIGHT = 1.0
+SHORTFALL_WEIGHT = 0.0
 THRESHOLD_GRID = np.round(np.arange(0.05, 0.55, 0.025), 3)
 POLICYLAYER = {"Read": "read", "Write": "write", "Execute": "execute", "Destructive": "destructive",
                "Financial": "financial"}
+CRITICAL = ("destructive", "financial")
+# The snapshot labels predate these flags: they are learned from the live labels alone.
+SNAPSHOT_FLAGS = ("open_world", "sends_data_out", "touches_secrets", "filesystem", "suspicious_instructions")
 
 
 @dataclass
 class Dataset:
-    rows: list
+    rows: list  # {"tool": MCP Tool object, "server", "category", "flags", "source", "confidence", ...}
     features: list  # of lists of feature strings
     y: np.ndarray  # category index per row
     flags: np.ndarray  # rows x LEARNED_FLAGS, 0/1
-    groups: np.ndarray
+    flag_known: np.ndarray  # rows x LEARNED_FLAGS: whether the row's label says anything of the flag
+    groups: np.ndarray  # the server, with copies of a live server under the live server's name
+    live: np.ndarray  # bool per row: from the live-listed labels
+    weights: np.ndarray
     rule_categories: list
     rule_flags: list
 
+    def subset(self, index):
+        index = np.asarray(index)
+        return Dataset([self.rows[i] for i in index], [self.features[i] for i in index], self.y[index],
+                       self.flags[index], self.flag_known[index], self.groups[index], self.live[index],
+                       self.weights[index], [self.rule_categories[i] for i in index],
+                       [self.rule_flags[i] for i in index])
+
 
 def tool_of(row):
+    """The MCP Tool object of a labelled row (live rows carry it verbatim)."""
+    if "definition" in row:
+        return row["definition"]
     return {"name": row["tool"], "description": row.get("description"), "inputSchema": row.get("input_schema"),
             "annotations": row.get("annotations")}
 
 
-def load_dataset(path=LABELS):
-    rows = [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+def _read_jsonl(path):
+    return [json.loads(line) for line in Path(path).read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _snapshot_servers(snapshot=SNAPSHOT):
+    """{server: its tool objects} from the bundled snapshot: the context of the snapshot labels."""
+    servers = defaultdict(list)
+    if Path(snapshot).exists():
+        with gzip.open(snapshot, "rt", encoding="utf-8") as lines:
+            for line in lines:
+                row = json.loads(line)
+                servers[row["server"]].append(tool_of(row))
+    return servers
+
+
+def _copies_of_live_servers(live_rows, snapshot_rows):
+    """{snapshot server: live server} for snapshot servers that are a copy of a live-listed one
+    (at least two tool names and 60% of their labelled tools shared): held out with it."""
+    live_tools = defaultdict(set)
+    for row in live_rows:
+        live_tools[row["server"]].add(row["tool"])
+    snapshot_tools = defaultdict(set)
+    for row in snapshot_rows:
+        snapshot_tools[row["server"]].add(row["tool"])
+    copies = {}
+    for server, names in snapshot_tools.items():
+        for live, live_names in live_tools.items():
+            shared = len(names & live_names)
+            if shared >= 2 and shared / len(names) >= 0.6:
+                copies[server] = live
+    return copies
+
+
+def load_dataset(labels_path=LABELS, live_path=LIVE_LABELS, snapshot=SNAPSHOT):
+    """Both labelled sets as one dataset (either may be None). Each tool is read with its server's
+    other tools as context, exactly as `classify` and the catalogue read it."""
+    snapshot_rows = _read_jsonl(labels_path) if labels_path else []
+    live_rows = _read_jsonl(live_path) if live_path else []
+    for row in live_rows:
+        row["source_set"] = "live"
+    for row in snapshot_rows:
+        row["source_set"] = "snapshot"
+    copies = _copies_of_live_servers(live_rows, snapshot_rows)
+    contexts = {}
+    by_server = defaultdict(list)
+    for row in live_rows:
+        by_server[row["server"]].append(row["definition"])
+    for server, tools in by_server.items():
+        contexts["live", server] = {"tools": tools}
+    if snapshot_rows:
+        servers = _snapshot_servers(snapshot)
+        for server in {row["server"] for row in snapshot_rows}:
+            contexts["snapshot", server] = {"tools": servers.get(server) or []}
+    rows = live_rows + snapshot_rows
     features, rule_categories, rule_flags = [], [], []
     for row in rows:
-        analysis = analyse(tool_of(row), {"name": row["server"]})
+        analysis = analyse(tool_of(row), contexts[row["source_set"], row["server"]])
         features.append(analysis.features())
         rule_categories.append(analysis.rule_category)
         rule_flags.append(set(analysis.rule_flags))
-    y = np.array([CATEGORIES.index(row["category"]) for row in rows])
-    flags = np.array([[int(flag in row["flags"]) for flag in LEARNED_FLAGS] for row in rows])
-    groups = np.array([row["server"] for row in rows])
-    return Dataset(rows, features, y, flags, groups, rule_categories, rule_flags)
+    live = np.array([row["source_set"] == "live" for row in rows], dtype=bool)
+    y = np.array([CATEGORIES.index(row["category"]) for row in rows], dtype=int)
+    flags = np.array([[int(flag in row["flags"]) for flag in LEARNED_FLAGS] for row in rows], dtype=int)
+    flags = flags.reshape(len(rows), len(LEARNED_FLAGS))
+    known = np.array([[is_live or flag in SNAPSHOT_FLAGS for flag in LEARNED_FLAGS] for is_live in live], dtype=bool)
+    known = known.reshape(len(rows), len(LEARNED_FLAGS))
+    groups = np.array([row["server"] if row["source_set"] == "live" else copies.get(row["server"], "snapshot:" + row["server"])
+                       for row in rows], dtype=object)
+    weights = np.where(live, LIVE_WEIGHT, 1.0)
+    return Dataset(rows, features, y, flags, known, groups, live, weights, rule_categories, rule_flags)
+
+
+@contextmanager
+def learned_lexicon(snapshot=SNAPSHOT):
+    """Read tools with what WordNet and the snapshot's words teach (classifier.wordsense) while the
+    block runs; yields that lexicon (for the model file) and restores the previous one after."""
+    from .wordsense import learn
+
+    previous = {"verbs": {w: [c, *_lexicon.LEARNED[w], s] for w, (c, s) in _lexicon.VERBS.items() if w in _lexicon.LEARNED},
+                "clusters": dict(_lexicon.CLUSTERS)}
+    learned = learn(snapshot)
+    _lexicon.use_learned(learned)
+    _rules.reset_caches()
+    try:
+        yield learned
+    finally:
+        _lexicon.use_learned(previous)
+        _rules.reset_caches()
 
 
 # -- fitting -------------------------------------------------------------------------------------
@@ -95,25 +196,22 @@ class Vocabulary:
         return csr_matrix((data, indices, indptr), shape=(len(feature_lists), len(self.names)))
 
 
-def _fit_linear(X, y, flags):
+def _fit_linear(X, data):
     # One BLAS thread: these problems are small, and on a busy machine a second thread spinning for a
     # core that is taken makes the solver ten times slower (the results are the same).
     with threadpool_limits(limits=1):
-        return _fit_models(X, y, flags)
-
-
-def _fit_models(X, y, flags):
-    category = LogisticRegression(C=C_CATEGORY, class_weight="balanced", max_iter=5000, random_state=SEED)
-    category.fit(X, y)
-    flag_models = []
-    for j in range(flags.shape[1]):
-        target = flags[:, j]
-        if target.min() == target.max():  # one class only: a constant
-            flag_models.append(("constant", 10.0 if target[0] else -10.0))
-            continue
-        model = LogisticRegression(C=C_FLAG, max_iter=5000, random_state=SEED)
-        model.fit(X, target)
-        flag_models.append(model)
+        category = LogisticRegression(C=C_CATEGORY, class_weight="balanced", max_iter=5000, random_state=SEED)
+        category.fit(X, data.y, sample_weight=data.weights)
+        flag_models = []
+        for j in range(data.flags.shape[1]):
+            rows = data.flag_known[:, j]
+            target = data.flags[rows, j]
+            if not rows.any() or target.min() == target.max():  # one class only: a constant
+                flag_models.append(("constant", 10.0 if rows.any() and target[0] else -10.0))
+                continue
+            model = LogisticRegression(C=C_FLAG, max_iter=5000, random_state=SEED)
+            model.fit(X[rows], target, sample_weight=data.weights[rows])
+            flag_models.append(model)
     return category, flag_models
 
 
@@ -124,10 +222,10 @@ def _softmax(logits, temperature):
     return exps / exps.sum(axis=1, keepdims=True)
 
 
-def fit_temperature(logits, y):
+def fit_temperature(logits, y, weights=None):
     def nll(t):
         p = _softmax(logits, t)
-        return -np.mean(np.log(p[np.arange(len(y)), y] + 1e-12))
+        return -np.average(np.log(p[np.arange(len(y)), y] + 1e-12), weights=weights)
 
     return float(minimize_scalar(nll, bounds=(0.2, 10.0), method="bounded").x)
 
@@ -175,7 +273,7 @@ def tune_thresholds(probabilities, y, rules):
     best = None
     for t_fin in THRESHOLD_GRID:
         for t_des in THRESHOLD_GRID:
-            for t_exe in (0.3, 0.35, 0.4, 0.45, 0.5):
+            for t_exe in (0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
                 thresholds = {"financial": float(t_fin), "destructive": float(t_des), "execute": t_exe}
                 pred = choose(probabilities, thresholds, rules, FLOOR)
                 shortfall = sum(max(0.0, target - recall(y, pred, c)) for c, target in RECALL_TARGETS.items())
@@ -228,30 +326,35 @@ def _weights(vocabulary, category, flag_models, flag_cuts):
 
 
 def _folds(y, groups, n_splits, seed=SEED):
+    n_splits = min(n_splits, len(set(groups)))
     return StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed).split(np.zeros(len(y)), y, groups)
 
 
-def fit(data, index=None):
-    """Fit on the rows at `index` (all rows by default): weights, then temperature and thresholds
-    from out-of-fold predictions of those rows."""
-    index = np.arange(len(data.y)) if index is None else np.asarray(index)
-    features = [data.features[i] for i in index]
-    y, flags, groups = data.y[index], data.flags[index], data.groups[index]
-    oof = np.zeros((len(index), len(CATEGORIES)))
-    flag_oof = np.zeros(flags.shape)
-    for train, test in _folds(y, groups, INNER_FOLDS):
-        vocabulary = Vocabulary([features[i] for i in train])
-        category, flag_models = _fit_linear(vocabulary.matrix([features[i] for i in train]), y[train], flags[train])
-        weights, intercept = _weights(vocabulary, category, flag_models, [0.0] * flags.shape[1])
-        logits = np.asarray(vocabulary.matrix([features[i] for i in test]) @ weights) + intercept
-        oof[test] = logits[:, : len(CATEGORIES)]
-        flag_oof[test] = logits[:, len(CATEGORIES) :]
-    temperature = fit_temperature(oof, y)
-    rules = np.array([CATEGORIES.index(data.rule_categories[i]) for i in index])
-    thresholds = tune_thresholds(_softmax(oof, temperature), y, rules)
-    flag_cuts = [tune_flag_cut(flag_oof[:, j], flags[:, j]) for j in range(flags.shape[1])]
-    vocabulary = Vocabulary(features)
-    category, flag_models = _fit_linear(vocabulary.matrix(features), y, flags)
+def fit(data):
+    """Fit on every row of `data`: weights, then temperature, thresholds and flag cuts from
+    out-of-fold predictions of those rows (grouped by server)."""
+    n = len(CATEGORIES)
+    oof = np.zeros((len(data.y), n))
+    flag_oof = np.zeros(data.flags.shape)
+    for train, test in _folds(data.y, data.groups, INNER_FOLDS):
+        part = data.subset(train)
+        vocabulary = Vocabulary(part.features)
+        category, flag_models = _fit_linear(vocabulary.matrix(part.features), part)
+        weights, intercept = _weights(vocabulary, category, flag_models, [0.0] * len(LEARNED_FLAGS))
+        logits = np.asarray(vocabulary.matrix([data.features[i] for i in test]) @ weights) + intercept
+        oof[test] = logits[:, :n]
+        flag_oof[test] = logits[:, n:]
+    temperature = fit_temperature(oof, data.y, data.weights)
+    rules = np.array([CATEGORIES.index(c) for c in data.rule_categories])
+    # Thresholds are tuned where users meet them: on the live-listed tools when there are enough.
+    tune = data.live if data.live.sum() >= 200 else np.ones(len(data.y), dtype=bool)
+    thresholds = tune_thresholds(_softmax(oof[tune], temperature), data.y[tune], rules[tune])
+    flag_cuts = []
+    for j in range(len(LEARNED_FLAGS)):
+        rows = data.flag_known[:, j] & (tune if data.flag_known[tune, j].any() else True)
+        flag_cuts.append(tune_flag_cut(flag_oof[rows, j], data.flags[rows, j]) if rows.any() else 0.0)
+    vocabulary = Vocabulary(data.features)
+    category, flag_models = _fit_linear(vocabulary.matrix(data.features), data)
     weights, intercept = _weights(vocabulary, category, flag_models, flag_cuts)
     return Fitted(vocabulary, weights, intercept, temperature, thresholds)
 
@@ -274,7 +377,7 @@ def tune_flag_cut(logits, truth):
 
 
 # -- the artifact --------------------------------------------------------------------------------
-def to_document(fitted, labels_path=LABELS):
+def to_document(fitted, label_paths, lexicon=None):
     """The model as plain JSON: deterministic, so the same labels always give the same bytes."""
     weights = {}
     for name, row in zip(fitted.vocabulary.names, fitted.weights):
@@ -289,8 +392,10 @@ def to_document(fitted, labels_path=LABELS):
         "thresholds": {c: round(t, 4) for c, t in sorted(fitted.thresholds.items())},
         "floor": FLOOR,
         "decimals": DECIMALS,
-        "trained_on": {"labels": Path(labels_path).name, "sha256": _sha256(labels_path)},
+        "trained_on": [{"labels": Path(p).name, "sha256": _sha256(p)} for p in label_paths if p],
         "weights": weights,
+        "lexicon": {"verbs": dict(sorted((lexicon or {}).get("verbs", {}).items())),
+                    "clusters": dict(sorted((lexicon or {}).get("clusters", {}).items()))},
     }
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:12]
     return {"version": digest, **body}
@@ -306,12 +411,13 @@ def _sha256(path):
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def train(labels_path=LABELS, output=None):
+def train(labels_path=LABELS, output=None, live_path=LIVE_LABELS):
     """Train on every labelled tool and write the artifact. Returns (document, path)."""
     from .model import default_path
 
-    data = load_dataset(labels_path)
-    document = to_document(fit(data), labels_path)
+    with learned_lexicon() as lexicon:
+        data = load_dataset(labels_path, live_path)
+        document = to_document(fit(data), [labels_path, live_path], lexicon)
     LinearModel(document)  # loads back, or this raises before anything is written
     path = Path(output) if output else default_path()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -333,8 +439,14 @@ def _report(y, pred, mask=None):
                          "recall": tp / actual if actual else 0.0, "support": actual}
     labels = list(range(len(CATEGORIES))) + [-1]
     confusion = [[int(np.sum((y == a) & (pred == b))) for b in labels] for a in range(len(CATEGORIES))]
-    return {"rows": int(len(y)), "macro_f1": macro_f1(y, pred), "accuracy": float(np.mean(y == pred)),
-            "per_category": per, "confusion": confusion}
+    critical = np.isin(y, [CATEGORIES.index(c) for c in CRITICAL])
+    called_critical = np.isin(pred, [CATEGORIES.index(c) for c in CRITICAL])
+    return {"rows": int(len(y)), "macro_f1": macro_f1(y, pred) if len(y) else 0.0,
+            "accuracy": float(np.mean(y == pred)) if len(y) else 0.0,
+            "per_category": per, "confusion": confusion,
+            "critical": {"recall": float(np.mean(called_critical[critical])) if critical.any() else 1.0,
+                         "precision": float(np.mean(critical[called_critical])) if called_critical.any() else 1.0,
+                         "support": int(critical.sum())}}
 
 
 def _annotation_category(annotations):
@@ -352,6 +464,8 @@ def _annotation_category(annotations):
 
 def policylayer_labels(snapshot=SNAPSHOT):
     labels = {}
+    if not Path(snapshot).exists():
+        return labels
     with gzip.open(snapshot, "rt", encoding="utf-8") as lines:
         for line in lines:
             row = json.loads(line)
@@ -361,95 +475,158 @@ def policylayer_labels(snapshot=SNAPSHOT):
     return labels
 
 
-def _expected_calibration_error(probabilities, pred, y, bins=10):
+def calibration(probabilities, pred, y, bins=10):
+    """(expected calibration error, reliability rows) of the confidence in the chosen category."""
     confidence = probabilities[np.arange(len(pred)), pred]
     correct = pred == y
-    error = 0.0
+    error, table = 0.0, []
     for low in np.linspace(0, 1, bins, endpoint=False):
         in_bin = (confidence > low) & (confidence <= low + 1 / bins)
         if np.any(in_bin):
-            error += np.mean(in_bin) * abs(np.mean(correct[in_bin]) - np.mean(confidence[in_bin]))
-    return float(error)
+            gap = abs(np.mean(correct[in_bin]) - np.mean(confidence[in_bin]))
+            error += np.mean(in_bin) * gap
+            table.append({"bin": f"{low:.1f}-{low + 1 / bins:.1f}", "tools": int(in_bin.sum()),
+                          "confidence": float(np.mean(confidence[in_bin])), "accuracy": float(np.mean(correct[in_bin]))})
+    return float(error), table
 
 
-def _flag_scores(truth, predicted):
+def _flag_scores(truth, predicted, known, names):
     scores = {}
-    for j, flag in enumerate(LEARNED_FLAGS):
-        tp = int(np.sum(truth[:, j] & predicted[:, j]))
-        fp = int(np.sum(~truth[:, j] & predicted[:, j]))
-        fn = int(np.sum(truth[:, j] & ~predicted[:, j]))
+    for j, flag in enumerate(names):
+        rows = known[:, j]
+        t, p = truth[rows, j].astype(bool), predicted[rows, j].astype(bool)
+        tp, fp, fn = int(np.sum(t & p)), int(np.sum(~t & p)), int(np.sum(t & ~p))
         scores[flag] = {"precision": tp / (tp + fp) if tp + fp else 0.0, "recall": tp / (tp + fn) if tp + fn else 0.0,
-                        "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0}
+                        "f1": 2 * tp / (2 * tp + fp + fn) if tp else 0.0, "support": int(t.sum())}
     return scores
 
 
-def evaluate(labels_path=LABELS, snapshot=SNAPSHOT, progress=None):
-    """Cross-validated figures for the model, beside the rules alone, the authors' annotations and
-    PolicyLayer's labels (each where present). Returns a dict; `format_report` prints it."""
-    data = load_dataset(labels_path)
+def _cross_validate(data, evaluated, progress=None, step=0):
+    """Out-of-fold predictions for the rows in `evaluated` (a bool mask), folds grouped by server
+    among those rows; each fold trains on every row whose server is not in its test part."""
     n = len(data.y)
-    pred = np.zeros(n, dtype=int)
+    pred = np.full(n, -1)
     probabilities = np.zeros((n, len(CATEGORIES)))
-    model_flags = np.zeros((n, len(LEARNED_FLAGS)), dtype=bool)
-    fold_thresholds = []
-    for fold, (train_index, test_index) in enumerate(_folds(data.y, data.groups, FOLDS)):
-        fitted = fit(data, train_index)
+    flags = np.zeros((n, len(LEARNED_FLAGS)), dtype=bool)
+    index = np.flatnonzero(evaluated)
+    for fold, (_, test_part) in enumerate(_folds(data.y[index], data.groups[index], FOLDS)):
+        test = index[test_part]
+        held_out = set(data.groups[test])
+        train = np.array([i for i in range(n) if data.groups[i] not in held_out])
+        fitted = fit(data.subset(train))
         fold_pred, fold_probabilities, fold_flags = fitted.predict(
-            [data.features[i] for i in test_index], [data.rule_categories[i] for i in test_index])
-        pred[test_index], probabilities[test_index], model_flags[test_index] = fold_pred, fold_probabilities, fold_flags
-        fold_thresholds.append(fitted.thresholds)
+            [data.features[i] for i in test], [data.rule_categories[i] for i in test])
+        pred[test], probabilities[test], flags[test] = fold_pred, fold_probabilities, fold_flags
         if progress:
-            progress(fold + 1)
-    rules = np.array([CATEGORIES.index(c) for c in data.rule_categories])
-    truth_flags = data.flags.astype(bool)
-    rule_flags = np.array([[flag in flags for flag in LEARNED_FLAGS] for flags in data.rule_flags])
+            progress(step + fold + 1)
+    return pred, probabilities, flags
 
-    annotated = [(_annotation_category(r.get("annotations"))) for r in data.rows]
-    mask_annotated = np.array([a is not None for a in annotated])
+
+def _final_flags(data, model_flags):
+    """The flags `classify` gives: the rules' flags, plus what the model adds (it never drops one)."""
+    final = np.zeros((len(data.y), len(FLAGS)), dtype=bool)
+    for i, rule_flags in enumerate(data.rule_flags):
+        for j, flag in enumerate(FLAGS):
+            final[i, j] = flag in rule_flags
+    for j, flag in enumerate(LEARNED_FLAGS):
+        final[:, FLAGS.index(flag)] |= model_flags[:, j]
+    return final
+
+
+def _set_report(data, mask, pred, probabilities, model_flags, peer=None):
+    """Every figure for the rows of `mask`: the model, the rules alone, the authors' annotations and
+    PolicyLayer's labels (each where present), calibration, flags and the worst errors."""
+    y = data.y[mask]
+    rows = [r for r, m in zip(data.rows, mask) if m]
+    pred, probabilities = pred[mask], probabilities[mask]
+    rules = np.array([CATEGORIES.index(c) for c, m in zip(data.rule_categories, mask) if m])
+    annotated = [_annotation_category(tool_of(r).get("annotations")) for r in rows]
+    mask_annotated = np.array([a is not None for a in annotated], dtype=bool)
     annotation_pred = np.array([CATEGORIES.index(a) if a else -1 for a in annotated])
-
-    peer = policylayer_labels(snapshot) if Path(snapshot).exists() else {}
-    peer_labels = [peer.get((r["server"], r["tool"])) for r in data.rows]
-    mask_peer = np.array([p is not None for p in peer_labels])
+    peer = peer or {}
+    peer_labels = [peer.get((r["server"], r["tool"])) for r in rows]
+    mask_peer = np.array([p is not None for p in peer_labels], dtype=bool)
     peer_pred = np.array([CATEGORIES.index(POLICYLAYER[p]) if p in POLICYLAYER else -1 for p in peer_labels])
-
+    error, reliability = calibration(probabilities, pred, y)
+    final = _final_flags(data, model_flags)[mask]
+    truth = np.array([[flag in r["flags"] for flag in FLAGS] for r in rows], dtype=bool).reshape(len(rows), len(FLAGS))
+    known = np.array([[r["source_set"] == "live" or flag in SNAPSHOT_FLAGS for flag in FLAGS] for r in rows],
+                     dtype=bool).reshape(len(rows), len(FLAGS))
+    rule_flags = np.array([[flag in f for flag in FLAGS] for f, m in zip(data.rule_flags, mask) if m],
+                          dtype=bool).reshape(len(rows), len(FLAGS))
+    confidence = probabilities[np.arange(len(pred)), pred]
     worst = []
-    confidence = probabilities[np.arange(n), pred]
-    for i in np.argsort(-confidence):
-        if pred[i] != data.y[i]:
-            row = data.rows[i]
-            worst.append({"server": row["server"], "tool": row["tool"], "label": CATEGORIES[data.y[i]],
+    for i in np.argsort(-confidence, kind="stable"):
+        if pred[i] != y[i]:
+            row = rows[i]
+            description = tool_of(row).get("description")
+            worst.append({"server": row["server"], "tool": row["tool"], "label": CATEGORIES[y[i]],
                           "predicted": CATEGORIES[pred[i]], "confidence": round(float(confidence[i]), 3),
-                          "rationale": row.get("rationale"), "description": (row.get("description") or "")[:160]})
+                          "label_confidence": row.get("confidence"), "rationale": row.get("rationale"),
+                          "description": (description if isinstance(description, str) else "")[:160]})
         if len(worst) == 25:
             break
     return {
-        "labels": str(labels_path), "rows": n, "servers": int(len(set(data.groups))), "folds": FOLDS,
-        "model": _report(data.y, pred),
-        "rules": _report(data.y, rules),
-        "annotations": {"ours": _report(data.y, pred, mask_annotated),
-                        "theirs": _report(data.y, annotation_pred, mask_annotated)},
-        "policylayer": {"ours": _report(data.y, pred, mask_peer), "theirs": _report(data.y, peer_pred, mask_peer),
+        "rows": int(mask.sum()), "servers": len({r["server"] for r in rows}),
+        "model": _report(y, pred),
+        "rules": _report(y, rules),
+        "annotations": {"ours": _report(y, pred, mask_annotated),
+                        "theirs": _report(y, annotation_pred, mask_annotated)},
+        "policylayer": {"ours": _report(y, pred, mask_peer), "theirs": _report(y, peer_pred, mask_peer),
                         "other": int(sum(1 for p in peer_labels if p == "Other"))},
         "unclassified": int(np.sum((pred < 0) | (pred >= len(CATEGORIES)))),
-        "calibration_error": _expected_calibration_error(probabilities, pred, data.y),
-        "flags": {"model": _flag_scores(truth_flags, model_flags), "rules": _flag_scores(truth_flags, rule_flags)},
-        "thresholds_per_fold": fold_thresholds,
+        "calibration_error": error,
+        "reliability": reliability,
+        "flags": {"model": _flag_scores(truth, final, known, FLAGS), "rules": _flag_scores(truth, rule_flags, known, FLAGS)},
         "worst_errors": worst,
         "predictions": [{"server": r["server"], "tool": r["tool"], "label": r["category"],
-                         "predicted": CATEGORIES[p], "confidence": round(float(c), 4), "rules": rc}
-                        for r, p, c, rc in zip(data.rows, pred, confidence, data.rule_categories)],
+                         "predicted": CATEGORIES[p], "confidence": round(float(c), 4), "rules": CATEGORIES[rc]}
+                        for r, p, c, rc in zip(rows, pred, confidence, rules)],
     }
+
+
+def evaluate(labels_path=LABELS, live_path=LIVE_LABELS, snapshot=SNAPSHOT, progress=None):
+    """Cross-validated figures, grouped by server. The headline is the live-listed tools (each fold
+    holds out whole live servers and trains on the others plus every snapshot label not copied from
+    them); then the snapshot labels the same way. Returns a dict; `format_report` prints it."""
+    with learned_lexicon(snapshot if Path(snapshot).exists() else SNAPSHOT):
+        data = load_dataset(labels_path, live_path, snapshot)
+    peer = policylayer_labels(snapshot)
+    result = {"labels": [str(p) for p in (live_path, labels_path) if p], "folds": FOLDS, "sets": {}}
+    step = 0
+    for name, mask in (("live", data.live), ("snapshot", ~data.live)):
+        if mask.sum() < FOLDS * 2:
+            continue
+        pred, probabilities, flags = _cross_validate(data, mask, progress, step)
+        step += FOLDS
+        result["sets"][name] = _set_report(data, mask, pred, probabilities, flags, peer)
+    headline = result["sets"].get("live") or result["sets"].get("snapshot")
+    # The headline's figures at the top level, as before: the notebook and scripts read them there.
+    result.update({key: headline[key] for key in headline})
+    result["headline"] = "live" if "live" in result["sets"] else "snapshot"
+    return result
 
 
 def format_report(result):
     """The evaluation as text for people."""
-    lines = [f"{result['rows']} labelled tools from {result['servers']} servers; "
-             f"{result['folds']}-fold cross-validation grouped by server", ""]
+    lines = []
+    titles = {"live": "Live-listed tools of real servers (the headline: what a user's own servers look like)",
+              "snapshot": "Snapshot labels"}
+    for name, report in result["sets"].items():
+        lines += [f"== {titles[name]}: {report['rows']} tools from {report['servers']} servers, "
+                  f"{result['folds']}-fold cross-validation grouped by server", ""]
+        _format_set(report, lines)
+    return "\n".join(lines)
 
-    def block(title, report):
-        lines.append(f"{title}: macro-F1 {report['macro_f1']:.3f}, accuracy {report['accuracy']:.3f} "
+
+def _format_set(result, lines):
+    def block(title, report, full=True):
+        critical = report["critical"]
+        lines.append(f"{title}: macro-F1 {report['macro_f1']:.3f}, accuracy {report['accuracy']:.3f}, "
+                     f"critical recall {critical['recall']:.3f} precision {critical['precision']:.3f} "
                      f"({report['rows']} tools)")
+        if not full:
+            return
         lines.append(f"  {'category':<12} {'precision':>9} {'recall':>7} {'support':>8}")
         for category, figures in report["per_category"].items():
             lines.append(f"  {category:<12} {figures['precision']:9.3f} {figures['recall']:7.3f} {figures['support']:8d}")
@@ -457,18 +634,31 @@ def format_report(result):
         lines.append(f"  confusion (rows: label, columns: predicted)\n  {'':<12}{header}")
         for category, row in zip(CATEGORIES, report["confusion"]):
             lines.append(f"  {category:<12}" + "".join(f"{v:7d}" for v in row))
-        lines.append("")
 
     block("mcp-risk (rules + model)", result["model"])
-    block("rules alone", result["rules"])
-    block("authors' annotations, where present", result["annotations"]["theirs"])
-    block("mcp-risk on the same annotated tools", result["annotations"]["ours"])
-    block("PolicyLayer's labels, where present ('Other' counts as none)", result["policylayer"]["theirs"])
-    block("mcp-risk on the same tools", result["policylayer"]["ours"])
+    lines.append("")
+    block("rules alone", result["rules"], full=False)
+    if result["annotations"]["theirs"]["rows"]:
+        block("authors' annotations, where present", result["annotations"]["theirs"], full=False)
+        block("mcp-risk on the same annotated tools", result["annotations"]["ours"], full=False)
+    if result["policylayer"]["theirs"]["rows"]:
+        block("PolicyLayer's labels, where present ('Other' counts as none)", result["policylayer"]["theirs"], full=False)
+        block("mcp-risk on the same tools", result["policylayer"]["ours"], full=False)
+    lines.append("")
     lines.append(f"every tool classified: {result['unclassified'] == 0}; "
                  f"expected calibration error of the confidence: {result['calibration_error']:.3f}")
+    lines.append(f"  {'confidence':<10} {'tools':>6} {'mean':>6} {'right':>6}")
+    for row in result["reliability"]:
+        lines.append(f"  {row['bin']:<10} {row['tools']:6d} {row['confidence']:6.2f} {row['accuracy']:6.2f}")
     lines.append("")
-    lines.append(f"  {'flag':<16} {'model F1':>8} {'rules F1':>8}")
-    for flag in LEARNED_FLAGS:
-        lines.append(f"  {flag:<16} {result['flags']['model'][flag]['f1']:8.3f} {result['flags']['rules'][flag]['f1']:8.3f}")
-    return "\n".join(lines)
+    lines.append(f"  {'flag':<24} {'F1':>6} {'precision':>9} {'recall':>7} {'rules F1':>8} {'support':>8}")
+    for flag, scores in result["flags"]["model"].items():
+        if scores["support"] or scores["precision"]:
+            lines.append(f"  {flag:<24} {scores['f1']:6.3f} {scores['precision']:9.3f} {scores['recall']:7.3f} "
+                         f"{result['flags']['rules'][flag]['f1']:8.3f} {scores['support']:8d}")
+    lines.append("")
+    lines.append("  worst errors (wrong, and sure of it):")
+    for error in result["worst_errors"][:10]:
+        lines.append(f"    {error['confidence']:.2f} {error['server'][:30]} / {error['tool'][:40]}: "
+                     f"{error['label']} called {error['predicted']}")
+    lines.append("")

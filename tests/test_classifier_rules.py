@@ -210,13 +210,16 @@ def test_the_fast_model_path_scores_as_the_features_do():
     from mcp_risk.classifier.training import tool_of
 
     model = _current_model()
-    labels = Path(__file__).resolve().parents[1] / "data" / "labels" / "tools_labelled.jsonl"
-    for line in labels.read_text().splitlines():
-        row = json.loads(line)
-        analysis = analyse(tool_of(row), {"name": row["server"]})
+    labels = Path(__file__).resolve().parents[1] / "data" / "labels"
+    rows = [json.loads(line) for name in ("tools_labelled.jsonl", "live_labelled.jsonl")
+            for line in (labels / name).read_text().splitlines()]
+    servers = {}
+    for row in rows:
+        servers.setdefault(row["server"], {"tools": []})["tools"].append(tool_of(row))
+    for row in rows:
+        analysis = analyse(tool_of(row), servers[row["server"]])
         slow = model.raw_scores(analysis.features())
-        fast = model.analysis_scores(analysis.facts, analysis.found, analysis.rule_category, analysis.rule_flags,
-                                     analysis.server_tokens)
+        fast = model.analysis_scores(analysis.feature_groups())
         assert max(abs(a - b) for a, b in zip(slow, fast)) < 1e-9, row["tool"]
 
 
@@ -225,7 +228,7 @@ def test_classifying_is_the_same_in_every_process():
     import subprocess
     import sys
 
-    code = ("import classifier, json; print(json.dumps([classifier.classify({'name': n, 'description': d})"
+    code = ("import json; from mcp_risk import classifier; print(json.dumps([classifier.classify({'name': n, 'description': d})"
             ".as_dict() for n, d in [('send_email', 'Send an email to anyone'), ('get_file', 'Read a local file'),"
             " ('pay', 'Pay an invoice with a card')]]))")
     outputs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
