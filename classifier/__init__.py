@@ -93,7 +93,7 @@ def classify(tool, server=None):
         in_order = False
     else:
         scores = model.analysis_scores(analysis.feature_groups())
-        probabilities, category = model.decide_category(scores, analysis.rule_category)
+        probabilities, category = model.decide_category(scores, analysis.rule_category, analysis.firm)
         probability = probabilities[category]
         confidence = round(probability, 2)
         reasons = analysis.reasons(category)

@@ -6,6 +6,8 @@ from .flags import flags_evidence
 from .model import feature_groups
 from .rules import DECISIVE, category_evidence, decide
 
+FIRM = 0.8  # evidence this strong, unopposed, keeps the rules' category unless the model is very sure
+
 
 def _confidence(score, rival, corroborated):
     """The rules' own confidence, used when no model is loaded."""
@@ -29,6 +31,12 @@ def _confidence(score, rival, corroborated):
 
 class Analysis:
     __slots__ = ("facts", "primary", "found", "rule_category", "rule_flags", "context_features", "_verdict")
+
+    @property
+    def firm(self):
+        """The rules found decisive evidence for their category and none for another."""
+        category, score, rival = self._verdict
+        return category is not None and score >= FIRM and rival < DECISIVE
 
     @property
     def rule_confidence(self):

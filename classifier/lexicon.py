@@ -105,7 +105,7 @@ MONEY_NOUNS = frozenset("""
 MONEY_MOVING_VERBS = frozenset("""
     create make place submit send issue process execute initiate confirm capture finalize
     void open close update modify edit change upgrade downgrade renew resume transfer add mint bridge
-    request write claim redeem reverse post""".split())
+    request write claim redeem reverse post enable""".split())
 
 # Money recorded, not moved: the nouns of bookkeeping (a ledger, a budget, a personal-finance app).
 # Creating or editing these is `write` by the taxonomy; paying, charging or refunding is not.

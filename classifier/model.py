@@ -107,6 +107,7 @@ class LinearModel:
         self.temperature = float(document["temperature"])
         self.thresholds = {c: float(t) for c, t in document["thresholds"].items()}
         self.floor = float(document.get("floor", 1.0))
+        self.override = float(document.get("override", 0.0))  # 0: firm rules are not kept (older files)
         self.weights = {feature: tuple(row) for feature, row in document["weights"].items()}
         # What training learned of words (classifier.wordsense): verbs and word clusters.
         self.lexicon = document.get("lexicon") or {}
@@ -216,8 +217,11 @@ class LinearModel:
                  for flag, score in zip(self.flags, scores[len(self.classes):])}
         return probabilities, chosen, flags
 
-    def decide_category(self, scores, rule_category=None):
-        """(probabilities by category, the chosen category) from the raw scores: see `predict`."""
+    def decide_category(self, scores, rule_category=None, firm=False):
+        """(probabilities by category, the chosen category) from the raw scores: see `predict`.
+
+        Where the rules are `firm` (decisive evidence, no decisive rival) their category stands
+        unless the model gives another at least `override`."""
         n = len(self.classes)
         temperature = self.temperature
         scaled = [s / temperature for s in scores[:n]]
@@ -232,7 +236,10 @@ class LinearModel:
                 break
         if chosen is None:
             chosen = max(probabilities, key=probabilities.get)
-        if (rule_category is not None and SEVERITY[rule_category] > SEVERITY[chosen]
+        if firm and rule_category is not None and chosen != rule_category:
+            if probabilities[chosen] < self.override:
+                chosen = rule_category
+        elif (rule_category is not None and SEVERITY[rule_category] > SEVERITY[chosen]
                 and probabilities[chosen] < self.floor):
             chosen = rule_category
         return probabilities, chosen

@@ -690,6 +690,9 @@ def schema_evidence(facts, primary):
     if pword in _STARTING_VERBS and not _STARTED_RUNS.isdisjoint(facts.tokens[primary.position + 1 :]):
         run = sorted(set(facts.tokens[primary.position + 1 :]) & _STARTED_RUNS)[0]
         found.append(Evidence("execute", 0.8, f"`{pword}` a `{run}`: starts running code or a job"))
+    elif primary is None and verb in _STARTING_VERBS and not _STARTED_RUNS.isdisjoint(facts.word_list[1:8]):
+        run = sorted(set(facts.word_list[1:8]) & _STARTED_RUNS)[0]
+        found.append(Evidence("execute", 0.8, f"description: `{verb}` a `{run}`: starts running code or a job"))
     if verb == "build" and not (tokens.isdisjoint(_BUILT_THINGS) and _BUILT_THINGS.isdisjoint(facts.word_list[:12])):
         found.append(Evidence("execute", 0.85, "builds a project: runs its build scripts and compilers"))
     if pword == "stop" and not tokens.isdisjoint(_RUNNING_THINGS):
@@ -856,6 +859,8 @@ def _noun_in_description(facts, primary, verb):
 _REPLACING_VERBS = frozenset("change reset regenerate rotate replace update edit set put modify".split())
 _SECRET_NOUNS = frozenset("password passwords passwd secret secrets credential credentials passphrase apikey "
                           "apikeys".split())
+_ENVIRONMENT_TOKENS = frozenset("env envvar envvars environment variables".split())
+_QUEUES = frozenset("queue queues".split())
 # Inputs that size a paid resource; the resources a cloud bills by the hour.
 _SIZING_PARTS = ("sku", "vmsize", "sizegb", "capacity", "provisioned", "throughput", "instancecount", "instancegroup",
                  "instancetype", "nodecount", "vcore", "vcpu", "iops", "pricingtier", "computetier")
@@ -869,7 +874,7 @@ _FREE_PHRASE = Phrase(r"\bfree (?:of charge|domain|tier|plan|trial)\b|\bfor free
                       "free no", anchors=("free ", "for free", "at no ", "no charge"))
 # A browser or device session: what a call does to its page runs the page's code.
 _BROWSER_TOKENS = frozenset("browser page tab tabs mouse keyboard dialog element iframe dom playwright puppeteer "
-                            "selenium webdriver".split())
+                            "selenium webdriver screen".split())
 _BROWSER_WORDS = frozenset("browser page tab element dom".split())
 _BROWSER_ACTIONS = frozenset("""refresh reload upload move handle new open accept dismiss press type fill check uncheck
     drag focus hover go back forward""".split())
@@ -894,6 +899,11 @@ def _taxonomy_evidence(facts, primary, found):
         noun = sorted(tokens & _SECRET_NOUNS)[0]
         found.append(Evidence("destructive", 0.85, f"`{word}` of a `{noun}`: the old value is gone for good "
                                                    f"(overwriting a secret)"))
+    elif (word in _REPLACING_VERBS or word == "save") and not tokens.isdisjoint(_ENVIRONMENT_TOKENS):
+        found.append(Evidence("destructive", 0.8, f"`{word}` of environment variables (often secrets): the old "
+                                                  f"values are gone for good"))
+    if word in ("clean", "clear", "empty", "flush") and not tokens.isdisjoint(_QUEUES):
+        found.append(Evidence("destructive", 0.85, f"`{word}` of a queue: the work waiting in it is lost"))
     if word in _PROVISIONING_VERBS:
         billed = tokens & _BILLED_RESOURCES
         sized = next((p.name for p in facts.properties if any(part in p.key for part in _SIZING_PARTS)), None) \

@@ -49,7 +49,9 @@ RECALL_TARGETS = {"destructive": 0.97, "financial": 0.95, "execute": 0.90}
 FLOOR = 0.7
 # How much a point of recall below its target costs against a point of macro-F1 when thresholds are tuned.
 SHORTFALL_WEIGHT = 0.0
-THRESHOLD_GRID = np.round(np.arange(0.05, 0.55, 0.025), 3)
+THRESHOLD_GRID = np.round(np.arange(0.05, 0.6, 0.05), 3)
+# How sure the model must be to overrule firm rules (decisive, unopposed evidence); 1.01: never.
+OVERRIDES = (0.8, 0.9, 0.95, 0.99, 1.01)
 POLICYLAYER = {"Read": "read", "Write": "write", "Execute": "execute", "Destructive": "destructive",
                "Financial": "financial"}
 CRITICAL = ("destructive", "financial")
@@ -69,13 +71,14 @@ class Dataset:
     weights: np.ndarray
     rule_categories: list
     rule_flags: list
+    firm: np.ndarray  # bool per row: the rules' evidence is decisive and unopposed (Analysis.firm)
 
     def subset(self, index):
         index = np.asarray(index)
         return Dataset([self.rows[i] for i in index], [self.features[i] for i in index], self.y[index],
                        self.flags[index], self.flag_known[index], self.groups[index], self.live[index],
                        self.weights[index], [self.rule_categories[i] for i in index],
-                       [self.rule_flags[i] for i in index])
+                       [self.rule_flags[i] for i in index], self.firm[index])
 
 
 def tool_of(row):
@@ -140,12 +143,13 @@ def load_dataset(labels_path=LABELS, live_path=LIVE_LABELS, snapshot=SNAPSHOT):
         for server in {row["server"] for row in snapshot_rows}:
             contexts["snapshot", server] = {"tools": servers.get(server) or []}
     rows = live_rows + snapshot_rows
-    features, rule_categories, rule_flags = [], [], []
+    features, rule_categories, rule_flags, firm = [], [], [], []
     for row in rows:
         analysis = analyse(tool_of(row), contexts[row["source_set"], row["server"]])
         features.append(analysis.features())
         rule_categories.append(analysis.rule_category)
         rule_flags.append(set(analysis.rule_flags))
+        firm.append(analysis.firm)
     live = np.array([row["source_set"] == "live" for row in rows], dtype=bool)
     y = np.array([CATEGORIES.index(row["category"]) for row in rows], dtype=int)
     flags = np.array([[int(flag in row["flags"]) for flag in LEARNED_FLAGS] for row in rows], dtype=int)
@@ -155,7 +159,8 @@ def load_dataset(labels_path=LABELS, live_path=LIVE_LABELS, snapshot=SNAPSHOT):
     groups = np.array([row["server"] if row["source_set"] == "live" else copies.get(row["server"], "snapshot:" + row["server"])
                        for row in rows], dtype=object)
     weights = np.where(live, LIVE_WEIGHT, 1.0)
-    return Dataset(rows, features, y, flags, known, groups, live, weights, rule_categories, rule_flags)
+    return Dataset(rows, features, y, flags, known, groups, live, weights, rule_categories, rule_flags,
+                   np.array(firm, dtype=bool))
 
 
 @contextmanager
@@ -230,10 +235,11 @@ def fit_temperature(logits, y, weights=None):
     return float(minimize_scalar(nll, bounds=(0.2, 10.0), method="bounded").x)
 
 
-def choose(probabilities, thresholds, rules=None, floor=None):
+def choose(probabilities, thresholds, rules=None, floor=None, firm=None, override=None):
     """The category per row: the most severe whose probability passes its threshold, else the
-    likeliest; never less severe than the rules' verdict unless the model is at least `floor` sure.
-    (The same decision as LinearModel.predict, vectorised.)"""
+    likeliest; where the rules are firm, theirs unless the model gives another at least `override`;
+    elsewhere never less severe than the rules' verdict unless the model is at least `floor` sure.
+    (The same decision as LinearModel.decide_category, vectorised.)"""
     chosen = probabilities.argmax(axis=1)
     decided = np.zeros(len(chosen), dtype=bool)
     for category in sorted(CATEGORIES, key=lambda c: -SEVERITY[c]):
@@ -245,9 +251,11 @@ def choose(probabilities, thresholds, rules=None, floor=None):
         decided |= hit
     if rules is not None and floor is not None:
         severity = np.array([SEVERITY[c] for c in CATEGORIES])
-        unsure = probabilities[np.arange(len(chosen)), chosen] < floor
+        confidence = probabilities[np.arange(len(chosen)), chosen]
         lower = severity[chosen] < severity[rules]
-        chosen = np.where(unsure & lower, rules, chosen)
+        keep_firm = (firm & (chosen != rules) & (confidence < override)) if firm is not None else False
+        chosen = np.where(keep_firm | (~(firm if firm is not None else False) & (confidence < floor) & lower),
+                          rules, chosen)
     return chosen
 
 
@@ -266,21 +274,22 @@ def recall(y, pred, category):
     return float(np.mean(pred[y == k] == k)) if np.any(y == k) else 1.0
 
 
-def tune_thresholds(probabilities, y, rules):
-    """Thresholds for the severe categories: the best macro-F1 less the shortfall from the recall
-    targets. Missing a destructive or financial tool costs more than a false alarm, so recall is
-    bought with precision, but not at any price."""
+def tune_thresholds(probabilities, y, rules, firm):
+    """(thresholds for the severe categories, override): the best macro-F1 less the shortfall
+    from the recall targets. Missing a destructive or financial tool costs more than a false alarm,
+    so recall is bought with precision, but not at any price."""
     best = None
-    for t_fin in THRESHOLD_GRID:
-        for t_des in THRESHOLD_GRID:
-            for t_exe in (0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
-                thresholds = {"financial": float(t_fin), "destructive": float(t_des), "execute": t_exe}
-                pred = choose(probabilities, thresholds, rules, FLOOR)
-                shortfall = sum(max(0.0, target - recall(y, pred, c)) for c, target in RECALL_TARGETS.items())
-                key = round(macro_f1(y, pred) - SHORTFALL_WEIGHT * shortfall, 5)
-                if best is None or key > best[0]:
-                    best = (key, thresholds)
-    return best[1]
+    for override in OVERRIDES:
+        for t_fin in THRESHOLD_GRID:
+            for t_des in THRESHOLD_GRID:
+                for t_exe in (0.25, 0.35, 0.45, 0.55):
+                    thresholds = {"financial": float(t_fin), "destructive": float(t_des), "execute": t_exe}
+                    pred = choose(probabilities, thresholds, rules, FLOOR, firm, override)
+                    shortfall = sum(max(0.0, target - recall(y, pred, c)) for c, target in RECALL_TARGETS.items())
+                    key = round(macro_f1(y, pred) - SHORTFALL_WEIGHT * shortfall, 5)
+                    if best is None or key > best[0]:
+                        best = (key, thresholds, override)
+    return best[1], best[2]
 
 
 @dataclass
@@ -294,16 +303,18 @@ class Fitted:
     intercept: np.ndarray
     temperature: float
     thresholds: dict
+    override: float
 
     def logits(self, feature_lists):
         return np.asarray(self.vocabulary.matrix(feature_lists) @ self.weights) + self.intercept
 
-    def predict(self, feature_lists, rule_categories):
+    def predict(self, feature_lists, rule_categories, firm):
         logits = self.logits(feature_lists)
         n = len(CATEGORIES)
         probabilities = _softmax(logits[:, :n], self.temperature)
         rules = np.array([CATEGORIES.index(c) for c in rule_categories])
-        return choose(probabilities, self.thresholds, rules, FLOOR), probabilities, logits[:, n:] >= 0
+        return (choose(probabilities, self.thresholds, rules, FLOOR, np.asarray(firm, dtype=bool), self.override),
+                probabilities, logits[:, n:] >= 0)
 
 
 def _weights(vocabulary, category, flag_models, flag_cuts):
@@ -348,7 +359,7 @@ def fit(data):
     rules = np.array([CATEGORIES.index(c) for c in data.rule_categories])
     # Thresholds are tuned where users meet them: on the live-listed tools when there are enough.
     tune = data.live if data.live.sum() >= 200 else np.ones(len(data.y), dtype=bool)
-    thresholds = tune_thresholds(_softmax(oof[tune], temperature), data.y[tune], rules[tune])
+    thresholds, override = tune_thresholds(_softmax(oof[tune], temperature), data.y[tune], rules[tune], data.firm[tune])
     flag_cuts = []
     for j in range(len(LEARNED_FLAGS)):
         rows = data.flag_known[:, j] & (tune if data.flag_known[tune, j].any() else True)
@@ -356,7 +367,7 @@ def fit(data):
     vocabulary = Vocabulary(data.features)
     category, flag_models = _fit_linear(vocabulary.matrix(data.features), data)
     weights, intercept = _weights(vocabulary, category, flag_models, flag_cuts)
-    return Fitted(vocabulary, weights, intercept, temperature, thresholds)
+    return Fitted(vocabulary, weights, intercept, temperature, thresholds, override)
 
 
 # A flag is set when its logit passes a cut chosen for the best F1 on out-of-fold predictions: the
@@ -391,6 +402,7 @@ def to_document(fitted, label_paths, lexicon=None):
         "temperature": round(fitted.temperature, 4),
         "thresholds": {c: round(t, 4) for c, t in sorted(fitted.thresholds.items())},
         "floor": FLOOR,
+        "override": fitted.override,
         "decimals": DECIMALS,
         "trained_on": [{"labels": Path(p).name, "sha256": _sha256(p)} for p in label_paths if p],
         "weights": weights,
@@ -515,7 +527,7 @@ def _cross_validate(data, evaluated, progress=None, step=0):
         train = np.array([i for i in range(n) if data.groups[i] not in held_out])
         fitted = fit(data.subset(train))
         fold_pred, fold_probabilities, fold_flags = fitted.predict(
-            [data.features[i] for i in test], [data.rule_categories[i] for i in test])
+            [data.features[i] for i in test], [data.rule_categories[i] for i in test], data.firm[test])
         pred[test], probabilities[test], flags[test] = fold_pred, fold_probabilities, fold_flags
         if progress:
             progress(step + fold + 1)

@@ -58,7 +58,8 @@ def train(labels, live_labels, output):
     start = time.perf_counter()
     document, path = fit_and_write(labels or LABELS, output, live_labels or LIVE_LABELS)
     click.echo(f"model {document['version']}: {len(document['weights'])} weighted features, "
-               f"temperature {document['temperature']}, thresholds {document['thresholds']}; "
+               f"temperature {document['temperature']}, thresholds {document['thresholds']}, "
+               f"firm rules overruled at p >= {document['override']}; "
                f"trained in {time.perf_counter() - start:.1f} s -> {path}")
 
 
