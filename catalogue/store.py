@@ -321,12 +321,16 @@ class CrawlRun:
         db = self.db
         ids = [server_ids[m.name] for m in manifests]
         existing = {}  # server id -> {tool name: (id, hash, status, source id, authority)}
-        for tool_id, server_id, name, tool_hash, status, source_id, kind, bare in db.execute(
+        hints = {}  # server id -> the annotations of the tools this source lists now: their context
+        for tool_id, server_id, name, tool_hash, status, source_id, kind, bare, annotations in db.execute(
             "SELECT t.id, t.server_id, t.name, t.hash, t.status, t.source_id, so.kind, "
-            "t.title IS NULL AND t.description IS NULL AND t.input_schema IS NULL AND t.output_schema IS NULL "
-            f"FROM tools t LEFT JOIN sources so ON so.id = t.source_id WHERE t.server_id IN ({_marks(ids)})", ids
+            "t.title IS NULL AND t.description IS NULL AND t.input_schema IS NULL AND t.output_schema IS NULL, "
+            f"t.annotations FROM tools t LEFT JOIN sources so ON so.id = t.source_id WHERE t.server_id IN ({_marks(ids)})",
+            ids
         ):
             existing.setdefault(server_id, {})[name] = (tool_id, tool_hash, status, source_id, _authority(kind, bare))
+            if status == "listed" and source_id == self.source_id:
+                hints.setdefault(server_id, []).append({"annotations": json_object(annotations)})
         classified = {
             tool_id for (tool_id,) in db.execute(
                 f"SELECT c.tool_id FROM classifications c JOIN tools t ON t.id = c.tool_id AND t.hash = c.tool_hash "
@@ -344,6 +348,10 @@ class CrawlRun:
             server_id = server_ids[manifest.name]
             before = existing.get(server_id, {})
             seen = set()
+            # A tool's verdict reads its server's other tools (how their annotations spread): when
+            # that context changed, every tool of the server is classified again.
+            context_changed = bool(before) and (
+                classifier.context_signature(manifest.tools) != classifier.context_signature(hints.get(server_id, [])))
             for tool in manifest.tools:
                 if tool["name"] in seen:
                     continue  # a server listing a name twice: the first definition stands
@@ -356,7 +364,7 @@ class CrawlRun:
                     tool_id, next_id = next_id, next_id + 1
                     inserts.append([tool_id, server_id, *columns, tool_hash, self.source_id, now])
                     history.append([tool_id, "added", tool_hash, canonical_json(tool), now, self.id])
-                    to_classify.append((tool_id, tool_hash, tool, manifest))
+                    to_classify.append((tool_id, tool_hash, tool, manifest, False))
                     self.counts.tools_added += 1
                     continue
                 tool_id, old_hash, status, owner, owner_authority = known
@@ -365,7 +373,7 @@ class CrawlRun:
                 if old_hash != tool_hash:
                     updates.append([*columns, tool_hash, self.source_id, tool_id])
                     history.append([tool_id, "changed", tool_hash, canonical_json(tool), now, self.id])
-                    to_classify.append((tool_id, tool_hash, tool, manifest))
+                    to_classify.append((tool_id, tool_hash, tool, manifest, False))
                     self.counts.tools_changed += 1
                     if len(self.counts.changes) < _MAX_CHANGES_KEPT:
                         self.counts.changes.append((manifest.name, tool["name"]))
@@ -373,8 +381,8 @@ class CrawlRun:
                 if status != "listed":
                     restores.append([self.source_id, tool_id])
                     history.append([tool_id, "restored", tool_hash, None, now, self.id])
-                if tool_id not in classified:
-                    to_classify.append((tool_id, tool_hash, tool, manifest))
+                if tool_id not in classified or context_changed:
+                    to_classify.append((tool_id, tool_hash, tool, manifest, context_changed))
             # Tools this source listed before and lists no more: kept, marked removed.
             for name, (tool_id, tool_hash, status, source_id, _) in before.items():
                 if name not in seen and status == "listed" and source_id == self.source_id:
@@ -424,10 +432,10 @@ class CrawlRun:
                 known[(tool_id, tool_hash)] = (cid, category, risk)
         next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM classifications").fetchone()[0]
         now = utc_now()
-        contexts, pointers, rows = {}, {}, []
-        for tool_id, tool_hash, tool, manifest in pending:
+        contexts, pointers, rows, refreshed = {}, {}, [], []
+        for tool_id, tool_hash, tool, manifest, fresh in pending:
             found = known.get((tool_id, tool_hash))
-            if found is not None:
+            if found is not None and not fresh:
                 pointers[tool_id] = found
                 continue
             context = contexts.get(id(manifest))
@@ -437,13 +445,21 @@ class CrawlRun:
                     "tools": manifest.tools,
                 }
             result = self.classify(tool, server=context)
+            if found is not None:  # the same definition, read in a changed context: its row is updated
+                pointers[tool_id] = (found[0], result.category, result.risk)
+                refreshed.append([result.category, result.risk, json.dumps(list(result.flags)), result.confidence,
+                                  json.dumps(list(result.evidence), ensure_ascii=False), now, found[0]])
+                continue
             pointers[tool_id] = (next_id, result.category, result.risk)
             rows.append([next_id, tool_id, tool_hash, self.version, result.category, result.risk,
                          json.dumps(list(result.flags)), result.confidence,
                          json.dumps(list(result.evidence), ensure_ascii=False), now])
             known[(tool_id, tool_hash)] = pointers[tool_id]
             next_id += 1
-        self.counts.classified += len(rows)
+        if refreshed:
+            db.conn.executemany("UPDATE classifications SET category = ?, risk = ?, flags = ?, confidence = ?, "
+                                "evidence = ?, classified_at = ? WHERE id = ?", refreshed)
+        self.counts.classified += len(rows) + len(refreshed)
         return pointers, rows
 
 

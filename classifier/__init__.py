@@ -15,15 +15,17 @@ from math import exp
 from typing import NamedTuple
 
 from .analysis import analyse
+from .context import context_signature
 from .taxonomy import CATEGORIES, FLAGS, RISK, RISKS, SEVERITY
 
 RULES_VERSION = "rules-0.5"
 VERSION = RULES_VERSION  # the version of the rules alone; see current_version()
 
 __all__ = ["CATEGORIES", "FLAGS", "RISK", "RISKS", "SEVERITY", "VERSION", "Classification", "classify",
-           "current_version", "use_model"]
+           "context_signature", "current_version", "use_model"]
 
 _MAX_EVIDENCE = 8
+GUESS_CONFIDENCE = 0.5  # the most a guess is worth when nothing in the definition names an action
 _UNSET = object()
 _model = _UNSET
 _model_version = RULES_VERSION
@@ -81,7 +83,8 @@ def current_version():
 
 
 def classify(tool, server=None):
-    """Classify one MCP tool object. `server` (name, description, tools) is context for the model."""
+    """Classify one MCP tool object. `server` is context: a mapping with the server's `tools` (the other
+    tools of its server, as every path passes them; its name is never read)."""
     analysis = analyse(tool, server)
     model = _model if _model is not _UNSET else _current_model()
     rule_flags = analysis.rule_flags
@@ -95,7 +98,7 @@ def classify(tool, server=None):
         scores = model.analysis_scores(analysis.feature_groups())
         probabilities, category = model.decide_category(scores, analysis.rule_category, analysis.firm)
         probability = probabilities[category]
-        confidence = round(probability, 2)
+        confidence = round(min(probability, GUESS_CONFIDENCE) if analysis.guess else probability, 2)
         reasons = analysis.reasons(category)
         reasons.append(f"model: p({category}) = {probability:.2f}")
         # The model may add a flag, never drop one a rule set with evidence. A flag is set at

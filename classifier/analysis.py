@@ -4,7 +4,7 @@ from .context import server_context
 from .features import tool_facts
 from .flags import flags_evidence
 from .model import feature_groups
-from .rules import DECISIVE, category_evidence, decide
+from .rules import DECISIVE, HINT, category_evidence, decide
 
 FIRM = 0.8  # evidence this strong, unopposed, keeps the rules' category unless the model is very sure
 
@@ -31,6 +31,11 @@ def _confidence(score, rival, corroborated):
 
 class Analysis:
     __slots__ = ("facts", "primary", "found", "rule_category", "rule_flags", "context_features", "_verdict")
+
+    @property
+    def guess(self):
+        """Nothing in the definition names an action: whatever category it gets is a weak guess."""
+        return not any(evidence[1] >= HINT for evidence in self.found)
 
     @property
     def firm(self):
@@ -63,15 +68,17 @@ class Analysis:
         """Evidence for `category` first, then what argued against it."""
         found = self.found
         if not found:
-            return ["no action word in name, description or schema: weak guess"]
+            return ["no action word in name, description or schema: a weak guess, with a low confidence"]
         if len(found) == 1:
             evidence = found[0]
             if evidence.category == category:
                 return [evidence.text]
-            return [f"against: {evidence.text}"] if evidence.weight >= 0.5 else []
+            return ([f"against: {evidence.text}"] if evidence.weight >= 0.5
+                    else [f"no rule names `{category}` here: the model's reading of the words"])
         winning = sorted((e for e in found if e.category == category), key=_by_weight)
         against = [f"against: {e.text}" for e in found if e.category != category and e.weight >= 0.5]
-        return [e.text for e in winning] + against
+        reasons = [e.text for e in winning] + against
+        return reasons or [f"no rule names `{category}` here: the model's reading of the words"]
 
 
 def _by_weight(evidence):

@@ -51,17 +51,30 @@ class ServerContext:
         return features
 
 
-_last = (None, None)  # (server mapping, its context): callers pass one mapping for all its tools
+def context_signature(tools):
+    """What of a tool list the classifier reads as context: two lists with the same signature give
+    every tool the same verdict (the catalogue reclassifies a server's tools when it changes)."""
+    context = ServerContext(tools)
+    if context.annotated < _MIN_TOOLS:
+        return ("few",)
+    return ("spread", frozenset(hint for hint, share in context.shares.items() if share >= _UNIFORM_SHARE))
+
+
+# Callers pass one mapping for all the tools of a server: its context is read once. The mapping is
+# kept with it, so an id is never reused while remembered.
+_recent = {}
 
 
 def server_context(server):
     """The ServerContext of a server mapping with `tools` (None when there is nothing to read)."""
-    global _last
     if server is None:
         return None
-    if _last[0] is server:
-        return _last[1]
+    hit = _recent.get(id(server))
+    if hit is not None and hit[0] is server:
+        return hit[1]
     tools = server.get("tools") if isinstance(server, dict) else getattr(server, "tools", None)
     context = ServerContext(tools) if tools else None
-    _last = (server, context)
+    if len(_recent) >= 64:
+        _recent.clear()
+    _recent[id(server)] = (server, context)
     return context

@@ -2,7 +2,7 @@
 
 import re
 
-from .features import Phrase
+from .features import Phrase, find_words, name_tokens
 
 
 # Unicode "tag" characters and bidirectional overrides hide text from people, not from models;
@@ -58,7 +58,7 @@ _SECRET_PROPERTIES = frozenset("""
     accesstoken auth_token authtoken client_secret mnemonic passphrase credentials credential
     token bearer_token refresh_token secret_value ssh_key""".split())
 _SECRET_TOKENS = frozenset("secret secrets password passwords credential credentials apikey "
-                           "keyvault vault mnemonic passphrase keychain".split())
+                           "keyvault vault mnemonic passphrase keychain login signin authenticate oauth".split())
 _PATH_PROPERTIES = frozenset("""
     path paths file_path filepath filename file_name file files dir directory dirpath folder
     folder_path target_path output_path output_file input_path input_file source_path
@@ -78,6 +78,9 @@ _LOCAL_TOKENS = frozenset("""
     regex uuid hash random format lint""".split())
 _SEND_TOKENS = frozenset("send email mail sms message messages post publish tweet notify notification "
                          "webhook reply forward share broadcast dm invite comment".split())
+_EXPORTING_TOKENS = frozenset("export exports upload push sync backup forward share publish post webhook".split())
+_CALLER_DESTINATIONS = frozenset("url uri endpoint webhook webhook_url destination destination_url target_url callback_url "
+                                 "to recipient recipients email".split())
 _DESTINATION_PROPERTIES = frozenset("""
     to recipient recipients email emails email_address to_email cc bcc channel channel_id chat_id
     phone phone_number number webhook webhook_url url endpoint address user_id username
@@ -107,24 +110,13 @@ def flags_evidence(facts, category, found):
         # (the hidden characters are never ASCII, so most tools are cleared by one flag test)
         flags["suspicious_instructions"] = "description hides invisible characters"
 
-    if not tokens.isdisjoint(_SECRET_TOKENS) or ("api" in tokens and "key" in tokens):
-        flags["touches_secrets"] = "name speaks of secrets or keys"
-    elif not names.isdisjoint(_SECRET_PROPERTIES):
-        flags["touches_secrets"] = f"takes a credential in `{sorted(names & _SECRET_PROPERTIES)[0]}`"
-    elif not _SECRET_WORDS.triggers.isdisjoint(text_words):
-        match = _SECRET_WORDS.search(text, text_words)
-        if match:
-            flags["touches_secrets"] = f"description mentions \"{match.group(0)}\""
+    secret = _secret_evidence(facts, category, tokens, names, text, text_words)
+    if secret:
+        flags["touches_secrets"] = secret
 
-    remote = not tokens.isdisjoint(_REMOTE_STORAGE)
-    if not remote:
-        if not names.isdisjoint(_PATH_PROPERTIES):
-            path_props = sorted(p.name for p in facts.properties if p.lower in _PATH_PROPERTIES and p.depth <= 1)
-            if path_props:
-                flags["filesystem"] = f"takes a file path in `{path_props[0]}`"
-        if ("filesystem" not in flags and not tokens.isdisjoint(_FILE_TOKENS)
-                and not text_words.isdisjoint(_LOCAL_WORDS)):
-            flags["filesystem"] = "works on local files"
+    local = _filesystem_evidence(facts, tokens, text, text_words)
+    if local:
+        flags["filesystem"] = local
 
     sends = (category in ("write", "execute", "financial") and not tokens.isdisjoint(_SEND_TOKENS)
              and tokens & _SEND_TOKENS)
@@ -134,6 +126,10 @@ def flags_evidence(facts, category, found):
         flags["sends_data_out"] = f"`{sorted(sends)[0]}` sends caller-chosen content{where}"
     elif found and any("HTTP" in e[2] for e in found):
         flags["sends_data_out"] = "sends requests to a caller-chosen URL"
+    elif not tokens.isdisjoint(_EXPORTING_TOKENS) and names & _CALLER_DESTINATIONS:
+        # "Export all notes to a URL": the content goes wherever the caller points it.
+        verb = sorted(tokens & _EXPORTING_TOKENS)[0]
+        flags["sends_data_out"] = f"`{verb}` to a caller-chosen `{sorted(names & _CALLER_DESTINATIONS)[0]}`"
 
     hint = facts.annotations.get("openWorldHint") if facts.annotations else None
     if hint is True:
@@ -210,3 +206,102 @@ def _content_flags(facts, category, flags):
             private = f"returns the user's own `{sorted(own)[0]}` records"
     if private:
         flags["private_data"] = private
+
+
+# -- secrets: a tool that reads, returns, creates, stores or rotates them -------------------------
+_CREDENTIAL_PAIRS = (("api", "key"), ("api", "keys"), ("access", "key"), ("access", "keys"), ("api", "token"),
+                     ("api", "tokens"), ("auth", "token"), ("access", "token"), ("access", "tokens"), ("ssh", "key"),
+                     ("ssh", "keys"), ("private", "key"), ("signing", "key"), ("authorization", "code"),
+                     ("environment", "variables"), ("env", "vars"))
+_CREDENTIAL_WORDS = frozenset("password passwd secret passphrase apikey credential credentials mnemonic".split())
+
+
+def _is_credential(prop):
+    """A property that carries a credential: `password`, `databasePassword`, `api_key`, `clientSecret`."""
+    words = name_tokens(prop.name)
+    return (not _CREDENTIAL_WORDS.isdisjoint(words) or prop.lower in _SECRET_PROPERTIES
+            or any(a in words and b in words for a, b in (("api", "key"), ("access", "key"), ("private", "key"))))
+_ENV_TOKENS = frozenset("envvar envvars env".split())
+# A description that says the tool hands over, makes or replaces a secret (not one that merely
+# uses the caller's credentials to authenticate).
+_SECRET_HANDLING = Phrase(
+    r"\b(?:returns?|returning|creates?|generates?|rotates?|stores?|reveals?|retrieves?|lists?|shows?|gets?|sets?|"
+    r"updates?|resets?|changes?|regenerates?|issues?|revokes?|exports?|reads?)\b[^.]{0,40}?\b(?:secrets?|passwords?|"
+    r"credentials?|api[ _-]?keys?|access[ _-]?keys?|access[ _-]?tokens?|api[ _-]?tokens?|private[ _-]?keys?|"
+    r"tokens?|passphrases?|mnemonic|seed phrase|connection strings?)\b",
+    "return returns returning create creates generate generates rotate rotates store stores reveal reveals "
+    "retrieve retrieves list lists show shows get gets set sets update updates reset resets change changes "
+    "regenerate regenerates issue issues revoke revokes export exports read reads",
+)
+_SETTING_CATEGORIES = frozenset(("write", "destructive", "financial"))
+
+
+def _secret_evidence(facts, category, tokens, names, text, text_words):
+    if not tokens.isdisjoint(_SECRET_TOKENS):
+        return f"name speaks of secrets (`{sorted(tokens & _SECRET_TOKENS)[0]}`)"
+    pair = next((p for p in _CREDENTIAL_PAIRS if p[0] in tokens and p[1] in tokens), None)
+    if pair:
+        return f"name speaks of credentials (`{' '.join(pair)}`)"
+    if not tokens.isdisjoint(_ENV_TOKENS):
+        return "environment variables hold secrets"
+    if category in _SETTING_CATEGORIES and facts.properties:
+        credential = next((p.name for p in facts.properties if p.depth <= 1 and _is_credential(p)), None)
+        if credential:
+            return f"sets a credential in `{credential}`"
+    if not _SECRET_HANDLING.triggers.isdisjoint(text_words):
+        match = _SECRET_HANDLING.search(text, text_words)
+        if match:
+            return f"description: \"{match.group(0)}\""
+    return None
+
+
+# -- the local filesystem, by a path the caller chooses -------------------------------------------
+_PATH_ENDINGS = frozenset("path paths dir directory folder file filename filepath files cwd".split())
+_PATH_SUFFIXES = tuple(_PATH_ENDINGS)
+# What a path property's own description says about where the path points.
+_LOCAL_PATH = Phrase(r"\blocal(?:ly)?\b|\babsolute\b|\bfile ?system\b|\bon disk\b|\bdisk\b|\bmachine\b|"
+                     r"\bdownloads?\b|\bhome directory\b|\bworking directory\b|\bworkspace\b|\bcwd\b",
+                     "local locally absolute file filesystem disk machine download downloads home working workspace cwd")
+_REMOTE_PATH = Phrase(r"\b(?:repository|repo|document root|website root|web root|site root|bucket|share|remote|url|"
+                      r"endpoint|api|route|routing|domain|s3|blob|drive|vhost|container|cluster|prefix)\b",
+                      "repository repo document website web site bucket share remote url endpoint api route routing "
+                      "domain s3 blob drive vhost container cluster prefix")
+_SAVED_TO_FILE = Phrase(r"\bsav(?:e|es|ed|ing)\b[^.]{0,40}?\b(?:to|into|as) (?:a |the )?(?:local )?(?:files?|disk|"
+                        r"directory|folder|path)\b|\bfrom (?:a |the )?local (?:files?|path|directory|folder)\b",
+                        "save saves saved saving from")
+
+
+def _path_properties(facts):
+    """Properties that take a path: `path`, `filePath`, `output_dir`, `watchPaths` (by the last word
+    of their name, so `profile_name` is not a file)."""
+    found = []
+    for prop in facts.properties:
+        if prop.depth <= 1 and prop.type in ("string", "", "array") and (
+                prop.lower in _PATH_PROPERTIES or prop.key.endswith(_PATH_SUFFIXES)):
+            words = name_tokens(prop.name)  # (only for the few whose name could end in a path word)
+            if prop.lower in _PATH_PROPERTIES or (words and words[-1] in _PATH_ENDINGS):
+                found.append(prop)
+    return found
+
+
+def _filesystem_evidence(facts, tokens, text, text_words):
+    properties = _path_properties(facts) if facts.properties else ()
+    remote_tool = not tokens.isdisjoint(_REMOTE_STORAGE)
+    undecided = None
+    for prop in properties:
+        described = prop.description.lower()
+        words = frozenset(find_words(described))
+        if _LOCAL_PATH.search(described, words):
+            return f"takes a local file path in `{prop.name}`"
+        if undecided is None and not _REMOTE_PATH.search(described, words):
+            undecided = prop
+    if undecided is not None and not remote_tool and not _REMOTE_PATH.search(text[:300], text_words):
+        return f"takes a file path in `{undecided.name}`"
+    if not remote_tool:
+        match = _SAVED_TO_FILE.search(text, text_words)
+        if match:
+            return f"description: \"{match.group(0)}\""
+        if not tokens.isdisjoint(_FILE_TOKENS) and not text_words.isdisjoint(_LOCAL_WORDS):
+            return "works on local files"
+    return None
+

@@ -72,13 +72,14 @@ class Dataset:
     rule_categories: list
     rule_flags: list
     firm: np.ndarray  # bool per row: the rules' evidence is decisive and unopposed (Analysis.firm)
+    guess: np.ndarray  # bool per row: nothing names an action (Analysis.guess): confidence is capped
 
     def subset(self, index):
         index = np.asarray(index)
         return Dataset([self.rows[i] for i in index], [self.features[i] for i in index], self.y[index],
                        self.flags[index], self.flag_known[index], self.groups[index], self.live[index],
                        self.weights[index], [self.rule_categories[i] for i in index],
-                       [self.rule_flags[i] for i in index], self.firm[index])
+                       [self.rule_flags[i] for i in index], self.firm[index], self.guess[index])
 
 
 def tool_of(row):
@@ -143,13 +144,14 @@ def load_dataset(labels_path=LABELS, live_path=LIVE_LABELS, snapshot=SNAPSHOT):
         for server in {row["server"] for row in snapshot_rows}:
             contexts["snapshot", server] = {"tools": servers.get(server) or []}
     rows = live_rows + snapshot_rows
-    features, rule_categories, rule_flags, firm = [], [], [], []
+    features, rule_categories, rule_flags, firm, guess = [], [], [], [], []
     for row in rows:
         analysis = analyse(tool_of(row), contexts[row["source_set"], row["server"]])
         features.append(analysis.features())
         rule_categories.append(analysis.rule_category)
         rule_flags.append(set(analysis.rule_flags))
         firm.append(analysis.firm)
+        guess.append(analysis.guess)
     live = np.array([row["source_set"] == "live" for row in rows], dtype=bool)
     y = np.array([CATEGORIES.index(row["category"]) for row in rows], dtype=int)
     flags = np.array([[int(flag in row["flags"]) for flag in LEARNED_FLAGS] for row in rows], dtype=int)
@@ -160,7 +162,7 @@ def load_dataset(labels_path=LABELS, live_path=LIVE_LABELS, snapshot=SNAPSHOT):
                        for row in rows], dtype=object)
     weights = np.where(live, LIVE_WEIGHT, 1.0)
     return Dataset(rows, features, y, flags, known, groups, live, weights, rule_categories, rule_flags,
-                   np.array(firm, dtype=bool))
+                   np.array(firm, dtype=bool), np.array(guess, dtype=bool))
 
 
 @contextmanager
@@ -361,9 +363,10 @@ def fit(data):
     tune = data.live if data.live.sum() >= 200 else np.ones(len(data.y), dtype=bool)
     thresholds, override = tune_thresholds(_softmax(oof[tune], temperature), data.y[tune], rules[tune], data.firm[tune])
     flag_cuts = []
-    for j in range(len(LEARNED_FLAGS)):
+    for j, flag in enumerate(LEARNED_FLAGS):
         rows = data.flag_known[:, j] & (tune if data.flag_known[tune, j].any() else True)
-        flag_cuts.append(tune_flag_cut(flag_oof[rows, j], data.flags[rows, j]) if rows.any() else 0.0)
+        by_rules = np.array([flag in data.rule_flags[i] for i in np.flatnonzero(rows)], dtype=bool)
+        flag_cuts.append(tune_flag_cut(flag_oof[rows, j], data.flags[rows, j], by_rules) if rows.any() else 0.0)
     vocabulary = Vocabulary(data.features)
     category, flag_models = _fit_linear(vocabulary.matrix(data.features), data)
     weights, intercept = _weights(vocabulary, category, flag_models, flag_cuts)
@@ -373,13 +376,16 @@ def fit(data):
 # A flag is set when its logit passes a cut chosen for the best F1 on out-of-fold predictions: the
 # rarer flags (a few percent of tools) would otherwise almost never reach p = 0.5. The artifact
 # folds the cut into the flag's intercept, so inference still sets a flag at p >= 0.5.
-FLAG_CUTS = np.round(np.log(np.arange(0.1, 0.91, 0.05) / (1 - np.arange(0.1, 0.91, 0.05))), 4)
+FLAG_CUTS = np.round(np.log(np.arange(0.1, 0.991, 0.05) / (1 - np.arange(0.1, 0.991, 0.05))), 4)
 
 
-def tune_flag_cut(logits, truth):
+def tune_flag_cut(logits, truth, by_rules=None):
+    """The cut with the best F1 of what `classify` gives: the rules' flag, or the model's above the cut."""
     best = None
     for cut in FLAG_CUTS:
         predicted = logits >= cut
+        if by_rules is not None:
+            predicted = predicted | by_rules
         tp = int(np.sum(predicted & (truth == 1)))
         f1 = 2 * tp / (np.sum(predicted) + np.sum(truth == 1)) if tp else 0.0
         if best is None or f1 > best[0] + 1e-9:
@@ -487,9 +493,18 @@ def policylayer_labels(snapshot=SNAPSHOT):
     return labels
 
 
-def calibration(probabilities, pred, y, bins=10):
-    """(expected calibration error, reliability rows) of the confidence in the chosen category."""
+def _confidence(probabilities, pred, guess=None):
+    """The confidence `classify` reports: the chosen category's probability, at most
+    GUESS_CONFIDENCE where nothing in the definition names an action."""
+    from . import GUESS_CONFIDENCE
+
     confidence = probabilities[np.arange(len(pred)), pred]
+    return np.where(guess, np.minimum(confidence, GUESS_CONFIDENCE), confidence) if guess is not None else confidence
+
+
+def calibration(probabilities, pred, y, guess=None, bins=10):
+    """(expected calibration error, reliability rows) of the confidence in the chosen category."""
+    confidence = _confidence(probabilities, pred, guess)
     correct = pred == y
     error, table = 0.0, []
     for low in np.linspace(0, 1, bins, endpoint=False):
@@ -559,14 +574,15 @@ def _set_report(data, mask, pred, probabilities, model_flags, peer=None):
     peer_labels = [peer.get((r["server"], r["tool"])) for r in rows]
     mask_peer = np.array([p is not None for p in peer_labels], dtype=bool)
     peer_pred = np.array([CATEGORIES.index(POLICYLAYER[p]) if p in POLICYLAYER else -1 for p in peer_labels])
-    error, reliability = calibration(probabilities, pred, y)
+    guess = data.guess[mask]
+    error, reliability = calibration(probabilities, pred, y, guess)
     final = _final_flags(data, model_flags)[mask]
     truth = np.array([[flag in r["flags"] for flag in FLAGS] for r in rows], dtype=bool).reshape(len(rows), len(FLAGS))
     known = np.array([[r["source_set"] == "live" or flag in SNAPSHOT_FLAGS for flag in FLAGS] for r in rows],
                      dtype=bool).reshape(len(rows), len(FLAGS))
     rule_flags = np.array([[flag in f for flag in FLAGS] for f, m in zip(data.rule_flags, mask) if m],
                           dtype=bool).reshape(len(rows), len(FLAGS))
-    confidence = probabilities[np.arange(len(pred)), pred]
+    confidence = _confidence(probabilities, pred, guess)
     worst = []
     for i in np.argsort(-confidence, kind="stable"):
         if pred[i] != y[i]:

@@ -24,8 +24,14 @@ def classify_command(input_file):
         text = input_file.read()
     except UnicodeDecodeError as error:
         raise click.ClickException(f"{input_file.name}: not UTF-8 text ({error.reason} at byte {error.start})")
-    for tool in read_tools(text, input_file.name):
-        result = classifier.classify(tool)
+    tools = read_tools(text, input_file.name)
+    # Each tool is read with its server's other tools as context, as a crawl reads them: the tools
+    # of one `server` (or, without one, of the input) are one server.
+    servers = {}
+    for tool in tools:
+        servers.setdefault(tool["server"], {"tools": []})["tools"].append(tool)
+    for tool in tools:
+        result = classifier.classify(tool, servers[tool["server"]])
         out = {} if tool["id"] is None else {"id": tool["id"]}
         out.update(server=tool["server"], name=tool["name"], **result.as_dict())
         click.echo(json_line(out))

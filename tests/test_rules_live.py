@@ -104,3 +104,65 @@ def test_http_methods_of_a_configured_monitor_are_not_requests():
     sends no arbitrary request. A tool that does (`postgrestRequest`) is told apart."""
     assert "arbitrary requests" not in texts(rules_on("@azure/mcp", "monitor_webtests_createorupdate"))
     assert "`method` takes HTTP methods" in texts(rules_on("@supabase/mcp-server-postgrest", "postgrestRequest"))
+
+
+# -- evidence that is true: nouns are not verbs, field names are not actions ----------------------
+@lru_cache(maxsize=None)
+def _snapshot():
+    import gzip
+
+    from mcp_risk.crawler.sources.snapshot import default_path
+
+    with gzip.open(default_path(), "rt", encoding="utf-8") as lines:
+        return [json.loads(line) for line in lines]
+
+
+def snapshot_tool(server, tool):
+    row = next(r for r in _snapshot() if r["server"] == server and r["tool"] == tool)
+    return {"name": row["tool"], "description": row["description"], "inputSchema": row.get("input_schema")}
+
+
+@pytest.mark.parametrize("server, tool, false_claim", [
+    # `issue` is the object of an unlisted verb (reprioritize), not the tool's action
+    ("github/github-mcp-server", "reprioritize_sub_issue", "name verb `issue`"),
+    # a payment link is a thing: `link` is no second action
+    ("stripe/agent-toolkit", "create_payment_link", "verb `link`"),
+    # a `method` enum of field names lists no actions
+    ("github/github-mcp-server", "ui_get", "enum includes"),
+])
+def test_evidence_names_only_what_fired(server, tool, false_claim):
+    result = classifier.classify(snapshot_tool(server, tool))
+    assert not any(false_claim in e for e in result.evidence), result.evidence
+
+
+def test_an_unlisted_verb_is_an_action_not_a_safe_read():
+    result = classifier.classify(snapshot_tool("github/github-mcp-server", "reprioritize_sub_issue"))
+    assert result.category == "write"
+    assert any("`reprioritize`, an action no list names" in e for e in result.evidence)
+
+
+def test_a_payment_link_commits_its_payer():
+    result = classifier.classify(snapshot_tool("stripe/agent-toolkit", "create_payment_link"))
+    assert result.category == "financial"
+    assert "name `create` + `payment`: moves or commits money" in result.evidence
+
+
+def test_no_tool_of_the_snapshot_goes_without_a_reason():
+    for row in _snapshot()[::7]:
+        result = classifier.classify({"name": row["tool"], "description": row["description"],
+                                      "inputSchema": row.get("input_schema"), "annotations": row.get("annotations")})
+        assert result.evidence and all(e.strip() for e in result.evidence), row["tool"]
+
+
+def test_a_weak_guess_has_a_low_confidence():
+    result = classifier.classify({"name": "acme_widgets_daily"})  # nothing names an action
+    assert result.confidence <= 0.5
+    assert any("weak guess" in e for e in result.evidence)
+
+
+def test_flags_that_rules_find_stay_found():
+    secret = classifier.classify({"name": "get_secret", "description": "Read a secret value from AWS Secrets Manager"})
+    assert "touches_secrets" in secret.flags
+    export = classifier.classify({"name": "export_notes", "description": "Export all notes to a URL",
+                                  "inputSchema": {"type": "object", "properties": {"url": {"type": "string"}}}})
+    assert "sends_data_out" in export.flags
