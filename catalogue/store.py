@@ -433,6 +433,7 @@ class CrawlRun:
         next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM classifications").fetchone()[0]
         now = utc_now()
         contexts, pointers, rows, refreshed = {}, {}, [], []
+        todo = []
         for tool_id, tool_hash, tool, manifest, fresh in pending:
             found = known.get((tool_id, tool_hash))
             if found is not None and not fresh:
@@ -444,7 +445,12 @@ class CrawlRun:
                     "name": manifest.name, "title": manifest.title, "description": manifest.description,
                     "tools": manifest.tools,
                 }
-            result = self.classify(tool, server=context)
+            todo.append((tool_id, tool_hash, tool, context, found))
+        if self.classify is classifier.classify:  # a large batch (a snapshot) uses every core
+            results = classifier.classify_many([(tool, context) for _, _, tool, context, _ in todo])
+        else:
+            results = [self.classify(tool, server=context) for _, _, tool, context, _ in todo]
+        for (tool_id, tool_hash, tool, context, found), result in zip(todo, results):
             if found is not None:  # the same definition, read in a changed context: its row is updated
                 pointers[tool_id] = (found[0], result.category, result.risk)
                 refreshed.append([result.category, result.risk, json.dumps(list(result.flags)), result.confidence,

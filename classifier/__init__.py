@@ -11,6 +11,7 @@ hand-labelled tools (classifier.model, weights in data/model/classifier.json) we
 with the tool's words into one calibrated probability. Without the model file, the rules decide.
 """
 
+import os
 from math import exp
 from typing import NamedTuple
 
@@ -22,7 +23,7 @@ RULES_VERSION = "rules-0.5"
 VERSION = RULES_VERSION  # the version of the rules alone; see current_version()
 
 __all__ = ["CATEGORIES", "FLAGS", "RISK", "RISKS", "SEVERITY", "VERSION", "Classification", "classify",
-           "context_signature", "current_version", "use_model"]
+           "classify_many", "context_signature", "current_version", "use_model"]
 
 _MAX_EVIDENCE = 8
 GUESS_CONFIDENCE = 0.5  # the most a guess is worth when nothing in the definition names an action
@@ -122,3 +123,49 @@ def classify(tool, server=None):
         flags = ()
     confidence = 0.01 if confidence < 0.01 else 0.99 if confidence > 0.99 else confidence
     return _new_classification(Classification, (category, RISK[category], flags, confidence, evidence, version))
+
+
+# Below this many tools a batch is classified in this process: starting workers costs more.
+PARALLEL_BATCH = 4000
+_batch = ()  # the batch being classified, inherited by forked workers (nothing is pickled to them)
+
+
+def _classify_slice(bounds):
+    start, stop = bounds
+    return [classify(tool, server) for tool, server in _batch[start:stop]]
+
+
+def classify_many(items, processes=None):
+    """Classify (tool, server) pairs, in order: the same verdicts as `classify` on each.
+
+    A large batch is split across the machine's cores, in worker processes forked from this one
+    (they inherit the loaded model and the batch); where processes cannot be forked, or the batch
+    is small, it is classified here."""
+    global _batch
+    items = items if isinstance(items, list) else list(items)
+    processes = processes or min(os.cpu_count() or 1, 8)
+    if processes < 2 or len(items) < PARALLEL_BATCH or "fork" not in _start_methods():
+        return [classify(tool, server) for tool, server in items]
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    current_version()  # load the model before forking: every worker inherits it
+    step = -(-len(items) // (processes * 4))
+    slices = [(start, min(start + step, len(items))) for start in range(0, len(items), step)]
+    _batch = items
+    try:
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+            results = []
+            for part in pool.map(_classify_slice, slices):
+                results.extend(part)
+            return results
+    except (OSError, RuntimeError):  # no processes to be had here (limits, a sandbox): one core then
+        return [classify(tool, server) for tool, server in items]
+    finally:
+        _batch = ()
+
+
+def _start_methods():
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()

@@ -214,10 +214,13 @@ _CREDENTIAL_PAIRS = (("api", "key"), ("api", "keys"), ("access", "key"), ("acces
                      ("ssh", "keys"), ("private", "key"), ("signing", "key"), ("authorization", "code"),
                      ("environment", "variables"), ("env", "vars"))
 _CREDENTIAL_WORDS = frozenset("password passwd secret passphrase apikey credential credentials mnemonic".split())
+_CREDENTIAL_PARTS = ("pass", "secret", "key", "credential", "mnemonic", "token")
 
 
 def _is_credential(prop):
     """A property that carries a credential: `password`, `databasePassword`, `api_key`, `clientSecret`."""
+    if not any(part in prop.key for part in _CREDENTIAL_PARTS):
+        return False  # (most properties: spared splitting the name)
     words = name_tokens(prop.name)
     return (not _CREDENTIAL_WORDS.isdisjoint(words) or prop.lower in _SECRET_PROPERTIES
             or any(a in words and b in words for a, b in (("api", "key"), ("access", "key"), ("private", "key"))))
@@ -234,6 +237,9 @@ _SECRET_HANDLING = Phrase(
     "regenerate regenerates issue issues revoke revokes export exports read reads",
 )
 _SETTING_CATEGORIES = frozenset(("write", "destructive", "financial"))
+# The words `_SECRET_HANDLING` needs one of: most descriptions hold none, and skip the regex.
+_SECRET_NOUN_WORDS = frozenset("""secret secrets password passwords credential credentials key keys token tokens
+    passphrase passphrases mnemonic seed connection""".split())
 
 
 def _secret_evidence(facts, category, tokens, names, text, text_words):
@@ -248,7 +254,7 @@ def _secret_evidence(facts, category, tokens, names, text, text_words):
         credential = next((p.name for p in facts.properties if p.depth <= 1 and _is_credential(p)), None)
         if credential:
             return f"sets a credential in `{credential}`"
-    if not _SECRET_HANDLING.triggers.isdisjoint(text_words):
+    if not _SECRET_NOUN_WORDS.isdisjoint(text_words) and not _SECRET_HANDLING.triggers.isdisjoint(text_words):
         match = _SECRET_HANDLING.search(text, text_words)
         if match:
             return f"description: \"{match.group(0)}\""

@@ -884,7 +884,7 @@ _COMPUTED_OUTPUTS = frozenset("completion completions embedding embeddings predi
 _GUIDE_TOKENS = frozenset("help guidance guide guides instructions howto tutorial docs documentation bestpractices".split())
 _GUIDE_PHRASE = Phrase(r"^(?:provides?|gives?|returns?|gets?|shows?) (?:\w+ ){0,3}?(?:instructions|guidance|guides?|"
                        r"help|documentation|best practices|recommendations|how to)\b",
-                       "provide provides give gives return returns get gets show shows")
+                       "instructions guidance guide guides help documentation best recommendations how")
 # Query languages that can only read (Cosmos DB's SQL API runs SELECT alone).
 _READ_ONLY_LANGUAGES = frozenset("promql logql lucene jql soql cosmos cosmosdb".split())
 _SQL_LIKE = Phrase(r"\bsql-like\b|\bsql like syntax\b", "sql", anchors=("sql",))

@@ -30,11 +30,17 @@ def classify_command(input_file):
     servers = {}
     for tool in tools:
         servers.setdefault(tool["server"], {"tools": []})["tools"].append(tool)
-    for tool in tools:
-        result = classifier.classify(tool, servers[tool["server"]])
+    results = classifier.classify_many([(tool, servers[tool["server"]]) for tool in tools])
+    lines = []
+    for tool, result in zip(tools, results):
         out = {} if tool["id"] is None else {"id": tool["id"]}
         out.update(server=tool["server"], name=tool["name"], **result.as_dict())
-        click.echo(json_line(out))
+        lines.append(json_line(out))
+        if len(lines) == 1000:  # written in blocks: one echo per line costs more than classifying
+            click.echo("\n".join(lines))
+            lines = []
+    if lines:
+        click.echo("\n".join(lines))
 
 
 def label_options(command):

@@ -70,3 +70,16 @@ def test_a_tool_is_classified_again_when_its_servers_hints_change(tmp_path):
         assert stored == expected
         verdicts.append(expected["update_manual_crypto"])
     assert verdicts[0] != verdicts[1]  # the context did change this unchanged tool's verdict
+
+
+def test_a_large_batch_on_every_core_gives_the_same_verdicts_in_order():
+    from mcp_risk import classifier
+    from mcp_risk.crawler.sources.snapshot import read_snapshot
+
+    pairs = []
+    for manifest in read_snapshot():
+        context = {"tools": manifest.tools}
+        pairs += [(tool, context) for tool in manifest.tools]
+        if len(pairs) > classifier.PARALLEL_BATCH + 500:
+            break
+    assert classifier.classify_many(pairs, processes=2) == [classifier.classify(t, c) for t, c in pairs]
