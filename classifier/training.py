@@ -480,8 +480,32 @@ def _annotation_category(annotations):
     return None
 
 
-def policylayer_labels(snapshot=SNAPSHOT):
+PEER_LABELS = DATA / "labels" / "policylayer_catalogue.tsv"
+
+
+def _project(server):
+    """A server's project, however a catalogue spells it: `@agentdeskai/browser-tools-mcp` and
+    `AgentDeskAI/browser-tools-mcp`, `awslabs.cloudtrail-mcp-server` and `aws-labs-cloudtrail-mcp-server`."""
+    import re
+
+    name = server.lower().rsplit("/", 1)[-1]
+    name = re.sub(r"^(?:awslabs|aws-labs)[.-]", "", name)
+    return re.sub(r"[^a-z0-9]|mcp|server", "", name)
+
+
+def policylayer_labels(snapshot=SNAPSHOT, live_rows=(), peer=PEER_LABELS):
+    """PolicyLayer's published category per (server, tool): the snapshot rows carry theirs; for the
+    live-listed servers, their published catalogue where it lists the same project and tool."""
+    import csv
+
     labels = {}
+    if live_rows and Path(peer).exists():
+        with open(peer, encoding="utf-8", newline="") as handle:
+            published = {(_project(r["server"]), r["tool"]): r["category"] for r in csv.DictReader(handle, delimiter="\t")}
+        for row in live_rows:
+            category = published.get((_project(row["server"]), row["tool"]))
+            if category:
+                labels[(row["server"], row["tool"])] = category
     if not Path(snapshot).exists():
         return labels
     with gzip.open(snapshot, "rt", encoding="utf-8") as lines:
@@ -619,7 +643,7 @@ def evaluate(labels_path=LABELS, live_path=LIVE_LABELS, snapshot=SNAPSHOT, progr
     them); then the snapshot labels the same way. Returns a dict; `format_report` prints it."""
     with learned_lexicon(snapshot if Path(snapshot).exists() else SNAPSHOT):
         data = load_dataset(labels_path, live_path, snapshot)
-    peer = policylayer_labels(snapshot)
+    peer = policylayer_labels(snapshot, [r for r in data.rows if r["source_set"] == "live"])
     result = {"labels": [str(p) for p in (live_path, labels_path) if p], "folds": FOLDS, "sets": {}}
     step = 0
     for name, mask in (("live", data.live), ("snapshot", ~data.live)):
