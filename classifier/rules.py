@@ -188,10 +188,16 @@ def _unnegated(phrase, text, text_words):
 _DESTRUCTIVE_PHRASE = Phrase(
     r"permanently (?:delete|remove|destroy|erase|purge)\w*|irreversibl\w+|cannot be undone|"
     r"can't be undone|can not be undone|unrecoverabl\w+|not be recover\w+|"
-    r"(?:data|content|contents|changes) (?:will be |is |are )?lost",
-    "permanently irreversible irreversibly undone unrecoverable recover recovered recoverable recovery lost",
-    anchors=('permanently ', 'irreversibl', 'cannot be undone', "can't be undone", 'can not be undone', 'unrecoverabl', 'not be recover', 'data ', 'content', 'changes '),
+    r"(?:data|content|contents|changes)\b[^.]{0,40}?\b(?:will be |is |are )?lost|"
+    r"(?:is|are) (?:\w+ )?destructive\b|"
+    r"(?:is|are|will be|gets?) (?:permanently )?(?:deleted|erased|discarded|wiped) along with\b",
+    "permanently irreversible irreversibly undone unrecoverable recover recovered recoverable recovery lost "
+    "destructive along",
+    anchors=('permanently ', 'irreversibl', 'cannot be undone', "can't be undone", 'can not be undone', 'unrecoverabl',
+             'not be recover', 'data', 'content', 'changes', 'is ', 'are ', 'will be ', 'get'),
 )
+# A description that lays the actions out as a list ("- Delete: deletes the setting ..."): each is one.
+_BULLETED_ACTION = re.compile(r"(?:^|\n|\. )\s*[-*•]?\s*([a-z]+)\s*:")
 _RECOVERABLE_PHRASE = Phrase(
     r"\bmove[sd]? (?:\w+ ){0,4}to (?:the )?(?:trash|bin|recycle bin)|can be (?:recovered|restored|undone|re-added)|"
     r"\brecoverable\b|\bsoft[- ]delet\w*",
@@ -554,6 +560,19 @@ def _listed_actions(text, primary):
     return [Evidence(category, 0.8, f"description lists the action `{word}` → {category}")]
 
 
+def _bulleted_actions(text, primary):
+    """"Three types of updating are available: - Add: ... - Set: ... - Delete: ...": the most
+    severe action a list of them names."""
+    best = None
+    for match in _BULLETED_ACTION.finditer(text[:2000]):
+        verb = _verb_of_word(match.group(1))
+        if verb is not None and VERBS[verb[0]][1] and (best is None or SEVERITY[verb[1]] > SEVERITY[best[1]]):
+            best = verb
+    if best is None or (primary is not None and SEVERITY[best[1]] <= SEVERITY[primary.category]):
+        return []
+    return [Evidence(best[1], 0.85, f"description lists the action `{best[0]}:` → {best[1]} (multi-action tool)")]
+
+
 def _joined_action(text):
     """"Get or create context", "Get the next task and mark it in progress": a second action
     joined to a reading opener by "and" or "or" within its first words."""
@@ -599,6 +618,8 @@ def description_evidence(facts, primary):
                 break
     if weak_name and not (verb and verb[1] == "read" and VERBS[verb[0]][1]):
         found.extend(_listed_actions(text, primary))
+    if ":" in text and (primary is None or primary.category in ("read", "write")):
+        found.extend(_bulleted_actions(text, primary))
     elif (verb is not None and verb[1] == "read" and (primary is None or primary.category == "read")
           and not _CONJUNCTIONS.isdisjoint(facts.word_list[1:8])):
         found.extend(_joined_action(facts.word_list))

@@ -74,6 +74,10 @@ def texts(analysis):
     ("quickbooks-mcp", "create_journal_entry", "write", "bookkeeping moves no money"),
     ("quickbooks-mcp", "create_expense", "write", "bookkeeping moves no money"),
     ("hostinger-api-mcp", "domains_claimFreeDomainTransferV1", "write", "says it is free"),
+    # A description that says what is lost, or lists a deletion among its actions.
+    ("@mobilenext/mobile-mcp", "mobile_release_remote_device", "destructive", "is destructive"),
+    ("hostinger-api-mcp", "reach_updateAContactFieldV1", "destructive", "deleted along with"),
+    ("@azure/mcp", "appservice_webapp_settings_update-appsettings", "destructive", "the action `delete:`"),
     # Overwriting a secret loses the old one.
     ("hostinger-api-mcp", "hosting_changeDatabasePasswordV1", "destructive", "`change` of a `password`"),
     # Reading: read-only query languages, model outputs, instructions, SQL converted not run.
