@@ -93,7 +93,7 @@ def analyse(tool, server=None):
     analysis.found = found
     verdict = analysis._verdict = decide(found)
     category = analysis.rule_category = verdict[0] or "read"
-    analysis.rule_flags = flags_evidence(facts, category, found)
+    analysis.rule_flags = flags_evidence(facts, category, found, tool)
     context = server_context(server) if server is not None else None
     analysis.context_features = context.hint_features(facts.annotations) if context is not None else ()
     return analysis

@@ -109,6 +109,7 @@ class Property(NamedTuple):
     description: str  # as written (lowercase it where it is read)
     enum: tuple
     depth: int
+    default: str  # a string default or const, as written: text a model reads too
 
 
 _new_property = tuple.__new__  # Property's fields, in order, without the keyword-argument wrapper
@@ -173,6 +174,9 @@ def schema_properties(schema):
                 if not isinstance(kind, str):
                     kind = _type_of(kind)
                 description = prop.get("description")
+                default = prop.get("default")
+                if default is None:
+                    default = prop.get("const")
                 append(_new_property(Property, (
                     prop_name,
                     lower,
@@ -181,6 +185,7 @@ def schema_properties(schema):
                     description if isinstance(description, str) else "",
                     tuple(map(str, enum[:200])) if isinstance(enum, list) else (),
                     depth,
+                    default if isinstance(default, str) else "",
                 )))
                 if kind not in _SCALARS or "items" in prop or "properties" in prop or "anyOf" in prop \
                         or "oneOf" in prop or "allOf" in prop:

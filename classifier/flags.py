@@ -3,45 +3,9 @@
 import re
 
 from .features import Phrase, find_words, name_tokens
+from .poisoning import poisoning_evidence
 
 
-# Unicode "tag" characters and bidirectional overrides hide text from people, not from models;
-# zero-width spaces are common copy-and-paste debris and are not counted.
-_HIDDEN_CHARS = re.compile("[\U000e0000-\U000e007f\u202a-\u202e\u2066-\u2069]")
-# Instructions to the model that no tool's job needs. Each pattern is tried only when one of its
-# trigger words (or marks) is in the description. Phrases that real tools use for their own job
-# ("ignore the other parameters", "before using this tool, read the file") are not signals.
-_SUSPICIOUS = (
-    Phrase(r"<\s*/?\s*(?:important|system|hidden|sudo|admin)\s*>|<!--", "", marks=("<",), anchors=("<",)),
-    Phrase(r"\bignore (?:all |any )?(?:the )?(?:previous|prior|above|earlier|preceding) (?:\w+ )?(?:instructions|prompts?|rules)\b|"
-           r"\bdisregard (?:all |any )?(?:the )?(?:previous|prior|above|earlier) ", "ignore disregard",
-           anchors=("ignore ", "disregard ")),
-    Phrase(r"\b(?:do not|don't|never) (?:tell|mention|inform|notify|reveal|show|alert)\b[^.]{0,20}\buser\b|"
-           r"\bwithout (?:telling|informing|notifying|alerting) the user\b", "user",
-           anchors=("do not ", "don't ", "never ", "without ")),
-    Phrase(r"(?:pass|include|send|put|add|provide) [^.]{0,40}(?:api[_ ]?keys?|passwords?|credentials?|"
-           r"private keys?|ssh keys?|secrets?|tokens?|contents?) [^.]{0,30}\b(?:as|in|into) (?:the |a )?"
-           r"['\"`]?(?:sidenote|side note|note|notes)\b", "sidenote side note notes",
-           anchors=("pass ", "include ", "send ", "put ", "add ", "provide ")),
-    Phrase(r"\b(?:secretly|covertly)\b|\bthis is (?:very )?important[^.]{0,30}\bor the (?:tool|system|application) will\b",
-           "secretly covertly important", anchors=("secretly", "covertly", "this is ")),
-)
-# Sensitive files that a tool may name for its own job (an SSH tool, a key manager) but that
-# elsewhere mark a request for another program's secrets.
-_SENSITIVE_FILES = Phrase(
-    r"~/\.ssh|\bid_rsa\b|\.ssh/|/etc/passwd|/etc/shadow|\bmcp\.json\b|claude_desktop_config|"
-    r"\.aws/credentials|\.npmrc\b|\.netrc\b", "",
-    marks=(".ssh", "id_rsa", "/etc/", "mcp.json", "claude_desktop_config", ".aws", ".npmrc", ".netrc"),
-    anchors=("~/.ssh", "id_rsa", ".ssh/", "/etc/passwd", "/etc/shadow", "mcp.json", "claude_desktop_config",
-             ".aws/credentials", ".npmrc", ".netrc"),
-)
-_SENSITIVE_JOBS = frozenset("ssh key keys host hosts vm vmss machine credential credentials config configs "
-                            "secret secrets known server servers".split())
-_SUSPICIOUS_TRIGGERS = frozenset().union(*(p.triggers for p in _SUSPICIOUS))
-_SUSPICIOUS_MARKS = tuple(mark for p in _SUSPICIOUS for mark in p.marks)
-assert not _SENSITIVE_FILES.triggers  # (found by its marks alone)
-assert _SUSPICIOUS_MARKS == ("<",)  # (one mark: a plain substring test)
-_SUSPICIOUS_MARK = _SUSPICIOUS_MARKS[0]
 _SECRET_WORDS = Phrase(
     r"\b(?:secrets?|passwords?|passwd|credentials?|api[ _-]?keys?|apikeys?|private[ _-]?keys?|"
     r"access[ _-]?tokens?|auth(?:entication)?[ _-]?tokens?|bearer tokens?|refresh[ _-]?tokens?|"
@@ -87,28 +51,17 @@ _DESTINATION_PROPERTIES = frozenset("""
     conversation_id thread_id room room_id""".split())
 
 
-def flags_evidence(facts, category, found):
-    """Set flags as {flag: evidence text}."""
+def flags_evidence(facts, category, found, tool=None):
+    """Set flags as {flag: evidence text}; `tool` is the definition, for the texts facts leave out."""
     flags = {}
     text = facts.description
     text_words = facts.words
     tokens = facts.token_set
     names = facts.names
 
-    match = None
-    if not _SUSPICIOUS_TRIGGERS.isdisjoint(text_words) or _SUSPICIOUS_MARK in text:
-        for phrase in _SUSPICIOUS:
-            match = phrase.search(text, text_words)
-            if match:
-                break
-    if match is None and tokens.isdisjoint(_SENSITIVE_JOBS) and any(map(text.__contains__, _SENSITIVE_FILES.marks)):
-        match = _SENSITIVE_FILES.search(text, text_words)
-    if match:
-        flags["suspicious_instructions"] = f"description addresses the model: \"{match.group(0).strip()}\""
-    elif not (text.isascii() and facts.name.isascii() and facts.title.isascii()) and _HIDDEN_CHARS.search(
-            " ".join((facts.name, facts.title, text))):
-        # (the hidden characters are never ASCII, so most tools are cleared by one flag test)
-        flags["suspicious_instructions"] = "description hides invisible characters"
+    poisoned = poisoning_evidence(facts, tool)
+    if poisoned:
+        flags["suspicious_instructions"] = poisoned
 
     secret = _secret_evidence(facts, category, tokens, names, text, text_words)
     if secret:

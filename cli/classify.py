@@ -78,8 +78,12 @@ def train(labels, live_labels, output):
 @click.command()
 @label_options
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--poisoning", is_flag=True,
+              help="Measure tool-poisoning detection instead: recall on the public attack sets in data/attacks "
+                   "(MSB, MCPSecBench) by attack type, and false positives on the benign live-listed and "
+                   "snapshot tools, each flagged one listed for review.")
 @reports_errors
-def evaluate(labels, live_labels, fmt):
+def evaluate(labels, live_labels, fmt, poisoning):
     """Measure the classifier on servers it has never seen.
 
     The headline: the live-listed tools of real servers, in five-fold cross-validation grouped by
@@ -89,6 +93,12 @@ def evaluate(labels, live_labels, fmt):
     matrix, calibration, the flags and the worst errors, beside the rules alone, the authors'
     annotations and PolicyLayer's labels (where present).
     """
+    if poisoning:
+        from ..classifier.poisoning_eval import evaluate_poisoning, format_poisoning_report
+
+        report = evaluate_poisoning()
+        click.echo(json.dumps(report, indent=2) if fmt == "json" else format_poisoning_report(report))
+        return
     from ..classifier.training import FOLDS, LABELS, LIVE_LABELS, evaluate as run_evaluation, format_report
 
     with click.progressbar(length=2 * FOLDS, label="Cross-validating", file=sys.stderr) as bar:
