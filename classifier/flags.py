@@ -1,6 +1,7 @@
 """The seven flags of the taxonomy, each with the evidence that set it."""
 
 import re
+import unicodedata
 
 from .features import Phrase, find_words, name_tokens
 from .poisoning import poisoning_evidence
@@ -62,6 +63,9 @@ def flags_evidence(facts, category, found, tool=None):
     poisoned = poisoning_evidence(facts, tool)
     if poisoned:
         flags["suspicious_instructions"] = poisoned
+    hiding = hidden_in_name(facts.name, facts.title)
+    if hiding:  # (what a name hides is said first: it is what a person approves and a policy pins)
+        flags["suspicious_instructions"] = hiding
 
     secret = _secret_evidence(facts, category, tokens, names, text, text_words)
     if secret:
@@ -264,3 +268,62 @@ def _filesystem_evidence(facts, tokens, text, text_words):
             return "works on local files"
     return None
 
+
+# A name or title that hides something (the taxonomy: control or invisible characters,
+# bidirectional overrides, look-alike letters from another script). A name is what a person
+# approves and what a policy pins: it must read as what it is.
+_INVISIBLE = frozenset(("Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"))
+# Letters that show nothing (Hangul fillers, the braille blank) and, in a name, spaces other than
+# the plain one (a no-break or ideographic space passes for `_` or nothing).
+_BLANK = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+# Scripts whose letters pass for Latin ones (Cyrillic а, Greek ο, Armenian օ, Cherokee Ꭺ, ...).
+_LOOK_ALIKE_SCRIPTS = frozenset(("CYRILLIC", "GREEK", "ARMENIAN", "CHEROKEE", "COPTIC", "LISU", "OLD ITALIC"))
+_LETTERS = re.compile(r"[^\W\d_]+")
+# The letters of those scripts that look like Latin ones: a word made only of them reads as Latin.
+_LATIN_LOOKING = frozenset("аАвВеЕкКмМнНоОрРсСтТуухХіІјЈѕЅԁԛԝүҮһӏαΑΒεΕΖΗιΙκΚΜνΝοΟρΡτΤυΥχΧօսհոց")
+
+
+def hidden_in_name(name, title=""):
+    """Evidence that a tool's name or title hides something, or None.
+
+    Control, format (zero-width, bidi override, tag) and other invisible characters; letters of a
+    script that passes for Latin mixed into a Latin word (Cyrillic `а` in `reаd_file`) or making a
+    word beside Latin ones (`сору_file`); letters Latin only in disguise (fullwidth `ｇ`,
+    mathematical `𝐫`). A name wholly in another script (`получить_данные`) hides nothing.
+    """
+    for text, what in ((name, "name"), (title, "title")):
+        if not text or (text.isascii() and text.isprintable()):
+            continue  # (nearly every tool: one test each)
+        for c in text:
+            kind = unicodedata.category(c)
+            if kind in _INVISIBLE or c in _BLANK or (kind == "Zs" and c != " " and what == "name"):
+                return f"{what} hides control/invisible/bidi characters"
+    for text, what in ((name, "name"), (title, "title")):
+        if text and not text.isascii() and look_alike(text):
+            return f"{what} has look-alike letters from another script"
+    return None
+
+
+def look_alike(text):
+    words = _LETTERS.findall(text)
+    scripts = [{_script(c) for c in word} for word in words]
+    latin = any("LATIN" in found for found in scripts)
+    for word, found in zip(words, scripts):
+        if "LATIN" in found and not found.isdisjoint(_LOOK_ALIKE_SCRIPTS):
+            return True  # one word, two alphabets
+        if latin and found <= _LOOK_ALIKE_SCRIPTS and _LATIN_LOOKING.issuperset(word):
+            return True  # a word of Cyrillic (Greek, ...) letters beside Latin words
+        if not word.isascii() and any(unicodedata.name(c, "").startswith(("FULLWIDTH", "MATHEMATICAL"))
+                                      for c in word):
+            return True
+    return False
+
+
+def _script(char):
+    """The script of a letter: the first word of its Unicode name (LATIN for ASCII)."""
+    if char.isascii():
+        return "LATIN"
+    name = unicodedata.name(char, "")
+    if name.startswith(("OLD ITALIC", "FULLWIDTH LATIN", "MATHEMATICAL")):
+        return "OLD ITALIC" if name.startswith("OLD ITALIC") else "LATIN"
+    return name.split(" ", 1)[0]

@@ -29,10 +29,20 @@ def db_option(command):
 
 
 def format_option(command):
+    """--format, and --raw for CSV as stored (emit reads it from the command's context)."""
+    command = click.option(
+        "--raw", is_flag=True, expose_value=False, callback=_note_raw,
+        help="CSV: write cells as stored: no quote before a leading = + - @ (which a spreadsheet "
+             "runs as a formula), control and bidi characters not escaped.",
+    )(command)
     return click.option(
         "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
         help="table for people; json or csv for scripts.",
     )(command)
+
+
+def _note_raw(context, parameter, value):
+    context.meta["mcp_risk.raw"] = value
 
 
 def reports_errors(command):
@@ -81,20 +91,44 @@ def emit(rows, fmt, columns):
             click.echo(json_line(row))
         return
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
+    names = [c in _NAME_COLUMNS for c in columns]
     if fmt == "csv":
-        # For scripts, the data as it is: click would strip anything that looks like an ANSI code
-        # (`\x1b[31mdelete` would print as `delete`, another name), so it is told not to. On a
-        # terminal, what could drive it is shown escaped, as in a table.
+        # A CSV file is opened in a spreadsheet, which runs a cell that starts with = + - @ (or a
+        # tab or CR before one) as a formula, and shows bidi overrides as they reorder: each such
+        # cell gets OWASP's leading quote, and what hides is escaped as in a table. --raw writes
+        # the data as stored (click is told not to strip what looks like an ANSI code from it:
+        # `\x1b[31mdelete` would print as `delete`, another name), escaped only on a terminal.
+        context = click.get_current_context(silent=True)
+        raw = bool(context and context.meta.get("mcp_risk.raw"))
         terminal = sys.stdout.isatty()
+        if not raw:
+            cells = [[csv_cell(c, name) for c, name in zip(row, names)] for row in cells]
+        elif terminal:
+            cells = [[visible(str(c)) for c in row] for row in cells]
         out = io.StringIO()
         writer = csv.writer(out)
         writer.writerow(columns)
-        writer.writerows([[visible(str(c)) for c in row] for row in cells] if terminal else cells)
-        click.echo(out.getvalue(), nl=False, color=not terminal)
+        writer.writerows(cells)
+        click.echo(out.getvalue(), nl=False, color=raw and not terminal)
         return
     from tabulate import tabulate  # only tables need it
 
-    click.echo(tabulate([[clip(c) for c in row] for row in cells], headers=columns))
+    click.echo(tabulate([[clip(c, name=name) for c, name in zip(row, names)] for row in cells], headers=columns))
+
+
+# Columns that hold a name a person approves or a policy pins: look-alike letters in them are
+# shown escaped too (`re\u0430d_file`), not only invisible characters.
+_NAME_COLUMNS = frozenset(("tool", "server", "name"))
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value, name=False):
+    """A CSV cell a spreadsheet shows as data: OWASP's leading `'` before = + - @ tab CR, and
+    control, bidi and invisible characters (look-alike letters in a name) escaped."""
+    if not isinstance(value, str):
+        return value
+    text = shown_name(value) if name else visible(value)
+    return "'" + text if value.startswith(_FORMULA_START) else text
 
 
 def _cell(value):
@@ -108,7 +142,7 @@ def _cell(value):
 def visible(text):
     """Text for a terminal: control, bidi and invisible characters shown as escapes (`\\x1b`,
     `\\u202e`), so a tool's name or description can neither send escape sequences to the terminal
-    nor make itself look like something else. JSON and CSV output keep the data as it is."""
+    nor make itself look like something else. JSON (and CSV with --raw) keep the data as it is."""
     if text.isprintable():
         return text
     return "".join(ascii(c)[1:-1] if unicodedata.category(c) in _HIDDEN else c for c in text)
@@ -117,6 +151,20 @@ def visible(text):
 _HIDDEN = ("Cc", "Cf", "Cs", "Co", "Zl", "Zp")
 
 
-def clip(value, width=60):
-    text = visible(" ".join(str(value).split()))
+def shown_name(text):
+    """A name for people: as `visible`, and with every letter not in ASCII escaped when the name
+    mixes look-alike letters of another script with Latin ones (`re\u0430d_file`)."""
+    text = visible(text)
+    if text.isascii():
+        return text
+    from ..classifier.flags import look_alike
+
+    if not look_alike(text):
+        return text
+    return "".join(c if c.isascii() else ascii(c)[1:-1] for c in text)
+
+
+def clip(value, width=60, name=False):
+    # (escaped before spaces are collapsed: a line or paragraph separator must show, not vanish)
+    text = " ".join((shown_name(str(value)) if name else visible(str(value))).split())
     return text if len(text) <= width else text[: width - 1] + "…"

@@ -15,12 +15,11 @@ import click
 
 from ..catalogue.db import open_catalogue
 from ..crawler import ManifestError
-from .common import db_option, emit, json_line, reports_errors
+from .common import db_option, emit, json_line, reports_errors, visible
 
 RISK_ORDER = ("low", "medium", "high", "critical")
 EXIT_RISK_FOUND = 3
 EXIT_UNSCANNED = 4
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def probe_options(command):
@@ -298,8 +297,9 @@ def _gate(fail_on, results, classified):
 # -- small helpers ----------------------------------------------------------------------------
 
 def _clean(text):
-    """Server text made safe for a terminal: no escape sequences, no invisible reordering."""
-    return _CONTROL.sub(" ", str(text or ""))
+    """Server text made safe for a terminal: control, bidi and invisible characters shown escaped
+    (never blanked: `list\u200bnotes` must not pass for `list notes`)."""
+    return visible(str(text or ""))
 
 
 def _pairs(items, separator, option):

@@ -33,7 +33,10 @@ def clean_text(value, limit=None):
 
 
 def check_name(value, limit=200):
-    """A server or tool name from untrusted input, or a reason it is unusable (name, None) / (None, why)."""
+    """A server name from untrusted input, or a reason it is unusable: (name, None) or (None, why).
+
+    Only servers: a server name becomes a file name and an identity. Tool names are kept as listed
+    (see sources.common.tools) and flagged by the classifier when they hide something."""
     if not isinstance(value, str):
         return None, f"name must be a string, got {type(value).__name__}"
     name = unicodedata.normalize("NFC", value).strip()

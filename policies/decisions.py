@@ -60,7 +60,8 @@ PROFILES = {
         "financial": _rule("ask"),
     },
 }
-SUSPICIOUS = Rule("hide", says="hidden: its description carries instructions to the model")
+SUSPICIOUS = Rule("hide", says="hidden: its name or description hides text or gives the model instructions "
+                               "(suspicious instructions)")
 UNCLASSIFIED = Rule("deny", says="denied: not yet classified")
 
 

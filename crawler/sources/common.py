@@ -70,7 +70,8 @@ def server_name(value, where, errors):
 
 
 def tools(raw, where, errors):
-    """Normalized MCP tools from a list; a bad tool is reported and skipped, not the server."""
+    """Normalized MCP tools from a list; a tool that is not one (no name, a schema that is not an
+    object, JSON nested past the limit) is reported and skipped, not the server."""
     result, seen = [], set()
     for index, entry in enumerate(items(raw)):
         if index >= MAX_TOOLS:
@@ -81,15 +82,12 @@ def tools(raw, where, errors):
         except ManifestError as error:
             errors.append(str(error))
             continue
-        name, why = check_name(tool["name"])
-        if why:
-            errors.append(f"{where}: tools[{index}]: skipped: {why}")
+        # Names, titles and descriptions stay verbatim, whatever they hold: a name that hides
+        # control, bidi or look-alike characters is what a security catalogue must show (the
+        # classifier flags it; outputs escape it), and a policy must name the tool the server lists.
+        if tool["name"] in seen:
             continue
-        if name in seen:
-            continue
-        seen.add(name)
-        tool["name"] = name
-        # Titles and descriptions stay verbatim: hidden characters in them are evidence.
+        seen.add(tool["name"])
         result.append(tool)
     return result
 

@@ -196,6 +196,33 @@ def test_probe_a_command(tmp_path):
     assert dict(db_rows(tmp_path / "c.db", "SELECT name, tools_known FROM servers")) == {"raw_server.py": 1, "my-fs": 1}
 
 
+HIDING = ("delete\u202eeliF", "re\u0430d_file", "list\u200bnotes", "get\x07bell")  # as raw_server.HOSTILE_NAMES
+
+
+@pytest.mark.parametrize("how", ["probe", "scan"])
+def test_tools_whose_names_hide_something_are_kept_flagged_hidden_and_shown_escaped(tmp_path, how):
+    db, policies = tmp_path / "c.db", tmp_path / "policies"
+    if how == "probe":
+        result = run_cli("probe", "--db", db, "--name", "names", "--policy-dir", policies, "--",
+                         sys.executable, RAW, "hostile_names")
+    else:
+        config = write_config(tmp_path / "mcp.json", {"names": raw_entry("hostile_names")})
+        result = run_cli("scan", config, "--db", db, "--policy-dir", policies)
+    assert result.exit_code == 0, result.output
+    flags = dict(db_rows(db, "SELECT t.name, c.flags FROM tools t JOIN classifications c ON c.id = t.classification_id"))
+    assert set(flags) == {"create_entities", *HIDING}
+    for name in HIDING:
+        assert "suspicious_instructions" in json.loads(flags[name]), name
+    assert "suspicious_instructions" not in (flags["create_entities"] or "")
+    evidence = dict(db_rows(db, "SELECT t.name, c.evidence FROM tools t JOIN classifications c ON c.id = t.classification_id"))
+    assert "suspicious_instructions: name hides control/invisible/bidi characters" in json.loads(evidence[HIDING[0]])
+    assert "suspicious_instructions: name has look-alike letters from another script" in json.loads(evidence[HIDING[1]])
+    policy = json.loads((policies / "names.json").read_text())
+    assert set(HIDING) <= set(policy["hide"]) and "create_entities" not in policy["hide"]
+    assert "\u202e" not in result.output and "\x07" not in result.output and "\u200b" not in result.output
+    assert "delete\\u202eeliF" in result.stdout  # shown escaped
+
+
 def test_probe_of_a_server_that_fails_exits_1_and_records_why(tmp_path):
     result = run_cli("probe", "--db", tmp_path / "c.db", "--name", "crashy", "--", sys.executable, RAW, "crash")
     assert result.exit_code == 1

@@ -213,7 +213,7 @@ def check_manifest(manifest, strict_names=True):
     """A manifest a source may hand to the catalogue."""
     assert isinstance(manifest, ServerManifest)
     assert isinstance(manifest.name, str) and manifest.name.strip()
-    if strict_names:  # sources that read catalogues check names; the snapshot stores them as given
+    if strict_names:  # sources that read catalogues check server names; the snapshot stores them as given
         assert check_name(manifest.name) == (manifest.name, None), manifest.name
     manifest.name.encode("utf-8")
     assert isinstance(manifest.source, str)
@@ -225,8 +225,7 @@ def check_manifest(manifest, strict_names=True):
     names = set()
     for tool in manifest.tools or []:
         check_tool(tool)
-        if strict_names:
-            assert check_name(tool["name"]) == (tool["name"], None)
+        assert tool["name"] not in names  # kept as listed, whatever it holds, once
         names.add(tool["name"])
 
 

@@ -92,21 +92,33 @@ def test_stored_exactly(hostile):
     assert {t for (t,) in titles} == set(hostile.servers) - {"plain-server"}
 
 
-def test_a_tools_list_file_keeps_good_names_exactly_and_refuses_hidden_characters(hostile, tmp_path):
-    tools = [{"name": p, "description": f"{MARK} {p}"} for p in hostile.payloads]
+def test_a_tools_list_file_keeps_every_name_exactly_and_flags_the_hidden_ones(hostile, tmp_path):
+    tools = [{"name": p, "description": f"{MARK} tool"} for p in hostile.payloads]
     path = tmp_path / "hostile-tools.json"
     path.write_text(json.dumps({"result": {"tools": tools}}))
     db = tmp_path / "file.db"
     code, out, err = cli_run("crawl", "file", path, "--server", "../../evil/server", "--db", db, "--quiet")
-    assert code == 3, err  # names with control or invisible characters (or over 200 characters) are logged, skipped
-    kept = {name for (name,) in rows(db, "SELECT name FROM tools")}
-    refused = {p for p in hostile.payloads if re.search(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2060-\u206f]", p)
-               or len(p) > 200}
-    assert kept == set(hostile.payloads) - refused and refused
+    assert code == 0, err  # nothing went wrong: every name is kept, as listed
+    stored = dict(rows(db, "SELECT t.name, c.flags FROM tools t JOIN classifications c ON c.id = t.classification_id"))
+    assert set(stored) == set(hostile.payloads)
     assert rows(db, "SELECT name FROM servers") == [("../../evil/server",)]
-    errors = json.loads(rows(db, "SELECT errors FROM crawl_runs")[0][0])
-    assert len(errors) == len(refused)
-    assert "\x1b" not in err and "\u202e" not in err  # the log quotes the names, escaped
+    assert rows(db, "SELECT errors FROM crawl_runs") == [(None,)]
+    hiding = {p for p in hostile.payloads if re.search(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028\u2029\u202a-\u202e"
+                                                       r"\u2060-\u206f]|pаypal", p)}
+    assert hiding and {p for p in hostile.payloads if "suspicious_instructions" in json.loads(stored[p] or "[]")} == hiding
+    assert "\x1b" not in err and "\u202e" not in err
+    for fmt in FORMATS:  # hidden in every policy, whatever the profile
+        for profile in ("balanced", "permissive"):
+            folder = tmp_path / f"{fmt}-{profile}"
+            code, out, err = cli_run("export-policies", folder, "--format", fmt, "--profile", profile, "--db", db)
+            assert code == 0, err
+            (entry,) = json.loads((folder / "_index.json").read_text())
+            written = folder / entry["file"]
+            decisions = pins(((folder / (entry["file"].rsplit(".", 1)[0] + SIDECAR)) if fmt == "claude"
+                              else written).read_text(encoding="utf-8"))
+            actions = {tool: d["action"] for tool, d in decisions["decisions"].items()}
+            assert {t for t, a in actions.items() if a == "hide"} >= hiding, (fmt, profile)
+            assert all(actions[t] == "hide" for t in hiding)
 
 
 def test_search_takes_any_text_as_words(hostile):
@@ -139,10 +151,20 @@ def test_search_and_show_print_data_as_data(hostile):
     assert code == 0, err
     found = {(r["server"], r["tool"], r["description"]) for r in map(json.loads, out.splitlines())}
     assert found == hostile.expected
-    code, out, err = cli_run("search", MARK, "--format", "csv", "--limit", "100000", "--db", hostile.db)
+    code, out, err = cli_run("search", MARK, "--format", "csv", "--raw", "--limit", "100000", "--db", hostile.db)
     assert code == 0, err
     parsed = list(csv.DictReader(io.StringIO(out, newline="")))
     assert {(r["server"], r["tool"], r["description"]) for r in parsed} == hostile.expected
+    # Without --raw, the CSV a spreadsheet opens: no cell starts a formula, nothing hides or reorders
+    code, out, err = cli_run("search", MARK, "--format", "csv", "--limit", "100000", "--db", hostile.db)
+    assert code == 0, err
+    parsed = list(csv.reader(io.StringIO(out, newline="")))
+    assert len(parsed) == len(hostile.expected) + 1
+    cells = [cell for row in parsed for cell in row]
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")]
+    assert "'=HYPERLINK(\"http://127.0.0.1:9\",\"x\")" in cells and "'- a\\n- b" in cells
+    assert_terminal_safe(out.replace("\r\n", "").replace("\n", ""))  # (the CSV's own line ends aside)
+    assert "p\\u0430ypal" in cells  # a look-alike name, escaped
     code, out, err = cli_run("search", MARK, "--limit", "100000", "--db", hostile.db)
     assert code == 0, err
     for server in [s for s in hostile.servers if "\x00" not in s][:80]:

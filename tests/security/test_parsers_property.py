@@ -460,7 +460,8 @@ def test_huge_strings_are_stored_or_refused_quickly():
     assert tool["description"] == big  # descriptions are evidence: kept whole
     manifests, errors = files.parse_document(json.dumps({"tools": [{"name": big, "description": big},
                                                                    {"name": "ok", "description": big}]}), "x", None, "s")
-    assert [t["name"] for t in manifests[0].tools] == ["ok"] and any("longer than 200" in e for e in errors)
+    # a tool is kept whatever its name (the classifier judges it); a server's name must be one
+    assert [t["name"] for t in manifests[0].tools] == [big, "ok"] and errors == []
     manifests, errors = registry.parse_page({"servers": [{"name": big}, {"name": "a/b", "title": big,
                                                                          "version": big}]}, WHERE, None)
     assert [m.name for m in manifests] == ["a/b"] and len(manifests[0].title) <= 200

@@ -132,6 +132,8 @@ def main(mode, arg=None):
     elif mode == "injection":
         serve(pages(injection_tools(), 100),
               info={"name": "\x1b]0;owned\x07calculator\x1b[2J", "version": "\u202eevil"})
+    elif mode == "hostile_names":
+        serve(pages(hostile_name_tools(), 100))
     elif mode == "orphan":
         subprocess.Popen([sys.executable, __file__, "daemon"], start_new_session=True)
         time.sleep(0.2)  # let the daemon settle before we answer, or die
@@ -191,6 +193,15 @@ def injection_tools():
         {"name": "\x1b[31mlist_notes\x1b[0m", "inputSchema": {"type": "object", "properties": {}},
          "description": "List notes.\x1b]8;;https://example.com\x07click\x1b]8;;\x07 \u202egnp.exe\u202c"},
     ]
+
+
+HOSTILE_NAMES = ("delete\u202eeliF", "re\u0430d_file", "list\u200bnotes", "get\x07bell")
+
+
+def hostile_name_tools():
+    """Real tools (server-memory's) under names that hide something, beside one that does not."""
+    base = real_tools("server-memory.json")
+    return [dict(base[0])] + [dict(base[i + 1], name=name) for i, name in enumerate(HOSTILE_NAMES)]
 
 
 if __name__ == "__main__":
