@@ -15,7 +15,7 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
-from .http import Fetcher, HttpOptions, HttpStats
+from .http import Fetcher, HttpOptions, HttpStats, PageError
 from .manifest import ManifestError
 
 
@@ -46,6 +46,40 @@ class Failure:
 class Limits:
     max_pages: int | None = None
     max_seconds: float | None = None
+
+
+async def cursor_walk(request, cursor, next_cursor, what="cursor"):
+    """Walk a cursor-paged API: yield (fetched, document, next cursor or None, error or None).
+
+    `request(cursor, sent)` fetches one page (cursor None for the first) and sets the event
+    `sent` once the request is on the wire; `next_cursor(document, url)` reads the next page's
+    cursor from a page as (cursor or None, error message or None). Cursors are sequential, so the
+    next request goes out as soon as a page names its cursor, and the page is handed over while
+    it is in flight: still one request at a time. A cursor that repeats an earlier page is a
+    PageError (a listing that never ends). The registry and Glama walk with it.
+    """
+    seen = set()
+    fetch = asyncio.ensure_future(request(cursor, None))
+    try:
+        while True:
+            fetched = await fetch
+            document = fetched.json()
+            following, error = next_cursor(document, fetched.url)
+            if following and (following == cursor or following in seen):
+                raise PageError(f"{fetched.url}: {what} {following[:80]!r} repeats a page: stopping")
+            if following:
+                sent = asyncio.Event()
+                fetch = asyncio.ensure_future(request(following, sent))
+                await sent.wait()  # on the wire: this page is read and stored meanwhile
+            seen.add(cursor)
+            yield fetched, document, following, error
+            if not following:
+                return
+            cursor = following
+    finally:
+        if not fetch.done():
+            fetch.cancel()
+            await asyncio.gather(fetch, return_exceptions=True)
 
 
 def crawl_pages(source, state, options=None, limits=None):

@@ -6,11 +6,10 @@ repository, licence and the environment variables it needs.
 State: {"resume": {"url", "after", "page"}} while a walk is unfinished.
 """
 
-import asyncio
 from urllib.parse import urlsplit
 
 from ..http import PageError
-from ..pages import Page
+from ..pages import Page, cursor_walk
 from . import common
 
 NAME = "glama"
@@ -35,32 +34,16 @@ class GlamaSource:
             after, page_no = resume["after"], int(resume.get("page") or 0)
         else:
             after, page_no = None, 0
-        seen = set()
-        fetch = asyncio.ensure_future(self._get(http, after, None))
+        walk = cursor_walk(lambda at, sent: self._get(http, at, sent), after, _next_after, "endCursor")
         try:
-            while True:
-                fetched = await fetch
-                document = fetched.json()
-                next_after = end_cursor(document)
-                if next_after and (next_after == after or next_after in seen):
-                    raise PageError(f"{fetched.url}: endCursor repeats a page: stopping")
-                if next_after:  # the next request goes out before this page is read (see registry)
-                    sent = asyncio.Event()
-                    fetch = asyncio.ensure_future(self._get(http, next_after, sent))
-                    await sent.wait()
+            async for fetched, document, next_after, _ in walk:
                 manifests, errors = parse_page(document, fetched.url)
                 page_no += 1
-                seen.add(after)
                 state = {"resume": {"url": self.endpoint, "after": next_after, "page": page_no}} if next_after else {}
                 yield Page(manifests=manifests, state=state, url=fetched.url, errors=errors,
                            not_modified=fetched.not_modified, done=not next_after)
-                if not next_after:
-                    return
-                after = next_after
         finally:
-            if not fetch.done():
-                fetch.cancel()
-                await asyncio.gather(fetch, return_exceptions=True)
+            await walk.aclose()
 
     async def _get(self, http, after, sent):
         params = {"first": self.page_size}
@@ -69,6 +52,10 @@ class GlamaSource:
         if self.query:
             params["query"] = self.query
         return await http.get(self.endpoint, params=params, sent=sent)
+
+
+def _next_after(document, where):
+    return end_cursor(document), None
 
 
 def end_cursor(document):

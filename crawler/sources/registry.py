@@ -9,7 +9,6 @@ State: {"updated_since": RFC 3339 of the last complete walk,
         "resume": {"endpoint", "cursor", "since", "next_since", "page"} while a walk is unfinished}
 """
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
@@ -56,29 +55,18 @@ class RegistrySource:
             next_since, page_no = resume.get("next_since"), int(resume.get("page") or 0)
         else:
             cursor, since, next_since, page_no = None, (None if self.full else updated_since), None, 0
-        seen_cursors = set()
-        # Cursors are sequential, so the next request goes out as soon as this page names its
-        # cursor, and this page is read while it is in flight: still one request at a time.
-        fetch = asyncio.ensure_future(self._get(http, cursor, since, None))
+        from ..pages import cursor_walk
+
+        walk = cursor_walk(lambda at, sent: self._get(http, at, since, sent), cursor, next_cursor_of, "nextCursor")
         try:
-            while True:
-                fetched = await fetch
+            async for fetched, document, next_cursor, cursor_error in walk:
                 if next_since is None:
                     started = fetched.server_date() or datetime.now(timezone.utc)
                     next_since = rfc3339(started - SINCE_MARGIN)
-                document = fetched.json()
-                next_cursor, cursor_error = next_cursor_of(document, fetched.url)
-                if next_cursor and (next_cursor == cursor or next_cursor in seen_cursors):
-                    raise PageError(f"{fetched.url}: nextCursor {next_cursor[:80]!r} repeats a page: stopping")
-                if next_cursor:
-                    sent = asyncio.Event()
-                    fetch = asyncio.ensure_future(self._get(http, next_cursor, since, sent))
-                    await sent.wait()  # on the wire: this page is read and stored meanwhile
                 manifests, errors = parse_page(document, fetched.url, self.endpoint)
                 if cursor_error:
                     errors.append(cursor_error)
                 page_no += 1
-                seen_cursors.add(cursor)
                 if next_cursor:
                     new_state = {"resume": {"endpoint": self.endpoint, "cursor": next_cursor, "since": since,
                                             "next_since": next_since, "page": page_no}}
@@ -87,13 +75,8 @@ class RegistrySource:
                 else:
                     new_state = {"updated_since": next_since}
                 yield _page(manifests, new_state, fetched, errors, done=not next_cursor)
-                if not next_cursor:
-                    return
-                cursor = next_cursor
         finally:
-            if not fetch.done():
-                fetch.cancel()
-                await asyncio.gather(fetch, return_exceptions=True)
+            await walk.aclose()
 
     async def _get(self, http, cursor, since, sent):
         params = {"limit": self.page_size, "version": "latest"}

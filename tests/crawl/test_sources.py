@@ -262,3 +262,25 @@ def test_hostile_files_are_logged_one_by_one_and_nothing_crashes(db, tmp_path):
     assert any("not a file mcp-risk knows" in e for e in errors)
     assert any("not UTF-8" in e for e in errors)
     assert query(db, "SELECT name FROM tools") == [("fine",)]
+
+
+def test_registry_and_glama_walk_pages_alike_and_stop_at_a_repeated_cursor(db):
+    """One page-walker serves both: a cursor that names an earlier page stops the walk, the pages
+    before it stored, and the next crawl resumes."""
+    servers = glama_servers(6)
+    glama = Glama(servers, page_size_cap=2)
+
+    def looping(request):  # the third page points back at the second
+        reply = glama(request)
+        if request.query.get("after") == "NA==":
+            body = json.loads(reply.body)
+            body["pageInfo"].update(endCursor="Mg==", hasNextPage=True)
+            return Reply(200, json.dumps(body).encode(), {"Content-Type": "application/json"})
+        return reply
+
+    with Loopback(looping) as server:
+        code, out, err = run("crawl", "glama", "--url", server.url, "--db", db, *FAST)
+    assert code == 3, (out, err)
+    assert "endCursor 'Mg==' repeats a page: stopping" in err
+    assert query(db, "SELECT count(*) FROM servers") == [(4,)]  # the pages before the loop
+    assert query(db, "SELECT status FROM crawl_runs") == [("partial",)]
