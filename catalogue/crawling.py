@@ -40,13 +40,18 @@ def crawl_source(db, source, *, options, limits=None, progress=None):
     if check is not None:
         try:
             check()
-        except Skip as error:  # a source that cannot run here (no API key): skipped, said why
-            return SourceResult(source.name, "skipped", message=str(error))
+        except Skip as error:  # a source that cannot run here (no API key): skipped, said why, recorded
+            with CrawlRun(db, source.name, kind=source.kind, location=source.location) as run:
+                run.forced_status, run.message = "skipped", str(error)
+            return SourceResult(source.name, "skipped", message=str(error), run_id=run.id, counts=run.counts)
     started = time.monotonic()
     result = SourceResult(source.name, "failed")
     with CrawlRun(db, source.name, kind=source.kind, location=source.location) as run:
         result.run_id = run.id
         complete = False
+        # A source that lists everything it holds (Docker's catalog, Glama), walked from its first
+        # page in this run: what the walk did not list, the source no longer lists.
+        whole = getattr(source, "lists_everything", False) and not run.state.get("resume")
         for item in crawl_pages(source, run.state, options, limits):
             result.http = item.http
             if isinstance(item, Failure):
@@ -63,6 +68,8 @@ def crawl_source(db, source, *, options, limits=None, progress=None):
                 progress(source, run.counts, item)
         if not complete:
             run.forced_status = "failed" if run.counts.pages == 0 else "partial"
+        elif whole and not run.counts.errors:  # (an entry skipped might be one still listed)
+            run.mark_unlisted()
     result.status = run.status
     result.counts = run.counts
     result.changes = list(run.counts.changes)

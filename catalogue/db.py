@@ -2,7 +2,8 @@
 
 Tables
   sources         where manifests come from, and each source's crawl state
-  servers         one row per server, by canonical name; status active|deprecated|deleted
+  servers         one row per server, by canonical name; status active|deprecated|deleted|unlisted
+                  (unlisted: every source that listed it has stopped listing it)
   server_sources  each source's record of a server (provenance), under the source's own name for it
   server_aliases  identity keys (registry name, package, repository) -> server: one server across sources
   tools           the current definition of every tool ever seen, with a hash of it and a
@@ -22,7 +23,7 @@ import os
 import re
 import sqlite3
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 30
 
 
@@ -135,10 +136,12 @@ _V2_RUN_DEFAULTS = {"pages": 0, "not_modified": 0, "servers_added": 0, "servers_
 
 
 def _upgrade(db):
-    """Bring tables made by an older mcp-risk up to this schema (versions 1 and 2 -> 3)."""
+    """Bring tables made by an older mcp-risk up to this schema (versions 1, 2 and 3 -> 4)."""
     _add_column(db, "servers", "status", str, "active")
     _add_column(db, "servers", "source_id", int, None)  # the source whose title and description it shows
     _add_column(db, "server_sources", "source_name", str, None)
+    _add_column(db, "server_sources", "unlisted_since", str, None)  # 3 -> 4: a complete listing lacks it
+    _add_column(db, "crawl_runs", "message", str, None)  # 3 -> 4: why a run was skipped
     for column, default in _V2_RUN_DEFAULTS.items():
         _add_column(db, "crawl_runs", column, int, default)
     # Until now a source's name for a server was the server's name.
@@ -206,7 +209,8 @@ def _create(db):
     db["servers"].create_index(["name"], unique=True, if_not_exists=True)
 
     db["server_sources"].create(
-        {"server_id": int, "source_id": int, "record": str, "first_seen": str, "source_name": str},
+        {"server_id": int, "source_id": int, "record": str, "first_seen": str, "source_name": str,
+         "unlisted_since": str},
         pk=("server_id", "source_id"),
         foreign_keys=[("server_id", "servers", "id"), ("source_id", "sources", "id")],
         not_null={"first_seen"}, if_not_exists=True,
@@ -234,6 +238,7 @@ def _create(db):
             "servers_seen": int, "tools_seen": int, "tools_added": int, "tools_changed": int,
             "tools_removed": int, "classified": int, "error_count": int, "errors": str,
             "pages": int, "not_modified": int, "servers_added": int, "servers_status_changed": int,
+            "message": str,
         },
         pk="id",
         foreign_keys=[("source_id", "sources", "id")],

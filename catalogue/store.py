@@ -8,7 +8,9 @@ One server across sources: a manifest is matched to a server by the source's own
 `crawler.identity`), else by the server's name. A source never folds two of its own servers
 into one. The first source to create a server gives its name, title and description; others
 fill in what is missing. A registry source sets the server's status (active, deprecated,
-deleted): servers are marked, never dropped.
+deleted): servers are marked, never dropped. A source whose walk lists everything it holds
+(Docker's catalog, Glama) marks its record of each server it no longer lists (`unlisted_since`),
+and a server that no source lists any more is `unlisted` until one lists it again.
 
 Tools across sources: a tool's definition is kept from the source that stored it, unless a
 more authoritative one lists it (a live probe over a user's file over a catalogue over a list
@@ -92,6 +94,8 @@ class CrawlRun:
         self._state_text = None
         self.status = None
         self.forced_status = None  # set by a caller that knows better than "errors or not"
+        self.message = None  # why the run ended as it did, when its status alone does not say (skipped)
+        self.seen_servers = set()  # ids of the servers this run stored (see mark_unlisted)
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self):
@@ -145,9 +149,9 @@ class CrawlRun:
         counts = self.counts.as_dict()
         with transaction(self.db):
             self.db.execute(
-                f"UPDATE crawl_runs SET finished_at = ?, status = ?, errors = ?, "
+                f"UPDATE crawl_runs SET finished_at = ?, status = ?, errors = ?, message = ?, "
                 f"{', '.join(f'{k} = ?' for k in counts)} WHERE id = ?",
-                [finished, status, json.dumps(self.counts.errors) if self.counts.errors else None,
+                [finished, status, json.dumps(self.counts.errors) if self.counts.errors else None, self.message,
                  *counts.values(), self.id],
             )
             if status in ("ok", "partial"):
@@ -177,6 +181,31 @@ class CrawlRun:
             raise
         return self.counts
 
+    def mark_unlisted(self):
+        """After a walk that listed everything this source holds (from its first page to its last,
+        within this run): mark this source's record of every server the walk did not list, and
+        make `unlisted` each server that no source lists any more. Returns how many records."""
+        now = utc_now()
+        with transaction(self.db):
+            conn = self.db.conn
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS _seen_servers (id INTEGER PRIMARY KEY)")
+            conn.execute("DELETE FROM _seen_servers")
+            conn.executemany("INSERT INTO _seen_servers (id) VALUES (?)", [[i] for i in self.seen_servers])
+            gone = [server_id for (server_id,) in conn.execute(
+                "SELECT server_id FROM server_sources WHERE source_id = ? AND unlisted_since IS NULL "
+                "AND server_id NOT IN (SELECT id FROM _seen_servers)", [self.source_id])]
+            conn.executemany("UPDATE server_sources SET unlisted_since = ? WHERE server_id = ? AND source_id = ?",
+                             [[now, server_id, self.source_id] for server_id in gone])
+            for start in range(0, len(gone), 900):
+                part = gone[start : start + 900]
+                changed = conn.execute(
+                    f"UPDATE servers SET status = 'unlisted' WHERE id IN ({_marks(part)}) AND status = 'active' "
+                    "AND NOT EXISTS (SELECT 1 FROM server_sources ss WHERE ss.server_id = servers.id "
+                    "AND ss.unlisted_since IS NULL)", part).rowcount
+                self.counts.servers_status_changed += changed
+            conn.execute("DELETE FROM _seen_servers")
+        return len(gone)
+
     def _checkpoint(self, state):
         text = json.dumps(state, sort_keys=True, separators=(",", ":")) if state else None
         if text != self._state_text:
@@ -190,6 +219,7 @@ class CrawlRun:
     def _store_chunk(self, manifests):
         now = utc_now()
         server_ids = self._upsert_servers(manifests, now)
+        self.seen_servers.update(server_ids.values())
         listed = [m for m in manifests if m.tools is not None]
         self.counts.servers_seen += len(manifests)
         if listed:
@@ -287,7 +317,7 @@ class CrawlRun:
             new_title, new_description = manifest.title or title, manifest.description or description
         else:  # another source's wording stands; fill in only what is missing
             new_title, new_description = title or manifest.title, description or manifest.description
-        new_status = self._status_of(manifest) or status
+        new_status = self._status_of(manifest) or ("active" if status == "unlisted" else status)
         new = [new_title, new_description, max(int(manifest.tools is not None), tools_known or 0), new_status,
                owner if owner is not None else self.source_id]
         if new != row[1:]:
@@ -300,8 +330,9 @@ class CrawlRun:
     def _upsert_records(self, manifests, ids, now):
         db = self.db
         server_ids = [ids[m.name] for m in manifests]
-        records = {server_id: (record, name) for server_id, record, name in db.conn.execute(
-            f"SELECT server_id, record, source_name FROM server_sources WHERE source_id = ? AND server_id IN ({_marks(server_ids)})",
+        records = {server_id: (record, name, unlisted) for server_id, record, name, unlisted in db.conn.execute(
+            "SELECT server_id, record, source_name, unlisted_since FROM server_sources "
+            f"WHERE source_id = ? AND server_id IN ({_marks(server_ids)})",
             [self.source_id, *server_ids],
         )}
         inserts, updates = [], []
@@ -310,12 +341,12 @@ class CrawlRun:
             record = _json(manifest.meta) if manifest.meta else None
             if server_id not in records:
                 inserts.append([server_id, self.source_id, record, now, manifest.name])
-            elif records[server_id] != (record, manifest.name):
+            elif records[server_id] != (record, manifest.name, None):  # (listed again: no longer unlisted)
                 updates.append([record, manifest.name, server_id, self.source_id])
         db.conn.executemany("INSERT INTO server_sources (server_id, source_id, record, first_seen, source_name) "
                             "VALUES (?, ?, ?, ?, ?)", inserts)
-        db.conn.executemany("UPDATE server_sources SET record = ?, source_name = ? WHERE server_id = ? AND source_id = ?",
-                            updates)
+        db.conn.executemany("UPDATE server_sources SET record = ?, source_name = ?, unlisted_since = NULL "
+                            "WHERE server_id = ? AND source_id = ?", updates)
 
     def _store_tools(self, manifests, server_ids, now):
         db = self.db

@@ -23,6 +23,7 @@ DEFAULT_URL = "https://desktop.docker.com/mcp/catalog/v3/catalog.json"
 
 class DockerSource:
     kind = NAME
+    lists_everything = True  # a complete walk is the whole listing: what it lacks is no longer listed
 
     def __init__(self, url=None, *, name=None, follow_tools_urls=True):
         self.url = url or DEFAULT_URL

@@ -19,6 +19,7 @@ PAGE_SIZE = 100
 
 class GlamaSource:
     kind = NAME
+    lists_everything = True  # a complete walk is the whole listing: what it lacks is no longer listed
 
     def __init__(self, url=None, *, name=None, query=None, page_size=PAGE_SIZE):
         base = (url or DEFAULT_URL).rstrip("/")

@@ -47,8 +47,11 @@ server = "memory"
     lines = out.splitlines()
     assert lines[0].startswith("official: ok") and lines[1].startswith(f"glama:{gl.url[7:]}: ok")
     assert "smithery: skipped" in err
-    assert [s for (s,) in query(db, "SELECT so.name FROM crawl_runs r JOIN sources so ON so.id = r.source_id "
-                                    "ORDER BY r.id")] == ["official", f"glama:{gl.url[7:]}", "file"]
+    runs = query(db, "SELECT so.name, r.status, r.message FROM crawl_runs r JOIN sources so ON so.id = r.source_id "
+                     "ORDER BY r.id")
+    assert [(name, status) for name, status, _ in runs] == [
+        ("official", "ok"), (f"glama:{gl.url[7:]}", "ok"), ("smithery", "skipped"), ("file", "ok")]
+    assert "SMITHERY_API_KEY" in runs[2][2]  # the skipped run says why
     assert query(db, "SELECT count(*) FROM servers")[0][0] == 120 + 4 + 1
     assert (tmp_path / "data" / "catalogue.http-cache.db").exists()  # the HTTP cache lives beside it
 

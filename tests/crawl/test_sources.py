@@ -92,6 +92,8 @@ def test_smithery_is_skipped_without_a_key_and_crawled_with_one(db):
         code, out, err = run("crawl", "smithery", "--url", server.url, "--db", db, *FAST, env={"SMITHERY_API_KEY": ""})
         assert code == 0 and "skipped" in err and "SMITHERY_API_KEY" in err
         assert server.requests == []
+        [(status, message, errors)] = query(db, "SELECT status, message, errors FROM crawl_runs")
+        assert status == "skipped" and "SMITHERY_API_KEY" in message and errors is None  # recorded, and why
         code, out, err = run("crawl", "smithery", "--url", server.url, "--db", db, *FAST,
                              env={"SMITHERY_API_KEY": "s3cret"})
     assert code == 0, err
@@ -284,3 +286,65 @@ def test_registry_and_glama_walk_pages_alike_and_stop_at_a_repeated_cursor(db):
     assert "endCursor 'Mg==' repeats a page: stopping" in err
     assert query(db, "SELECT count(*) FROM servers") == [(4,)]  # the pages before the loop
     assert query(db, "SELECT status FROM crawl_runs") == [("partial",)]
+
+
+def unlisted(db):
+    return dict(query(db, "SELECT s.name, ss.unlisted_since IS NOT NULL FROM server_sources ss "
+                          "JOIN servers s ON s.id = ss.server_id JOIN sources so ON so.id = ss.source_id "
+                          "WHERE so.kind IN ('glama', 'docker')"))
+
+
+def test_a_complete_glama_listing_marks_the_servers_it_no_longer_lists(db, tmp_path):
+    servers = glama_servers(5)
+    glama = Glama(servers, page_size_cap=2)
+    # glama1's server is also published in a registry file (merged by its repository): it stays active
+    other = tmp_path / "servers.json"
+    other.write_text(json.dumps([{"name": "io.github.glama1/server", "version": "1.0.0", "description": "x",
+                                  "repository": {"url": servers[1]["repository"]["url"], "source": "github"}}]))
+    with Loopback(glama) as server:
+        code, out, err = run("crawl", "glama", "--url", server.url, "--db", db, *FAST)
+        assert code == 0, err
+        assert run("crawl", "file", other, "--db", db)[0] == 0
+        names = [f"{s['namespace']}/{s['slug']}" for s in servers]
+        assert set(unlisted(db).values()) == {False}
+        gone = [servers.pop(3), servers.pop(1)]
+        code, out, err = run("crawl", "glama", "--url", server.url, "--db", db, *FAST)
+        assert code == 0, err
+        assert "1 status changes" in out
+        assert unlisted(db) == {n: n in (names[1], names[3]) for n in names}
+        status = dict(query(db, "SELECT name, status FROM servers"))
+        assert status[names[3]] == "unlisted"  # no source lists it any more
+        assert status[names[1]] == "active"  # the file still does
+        assert query(db, "SELECT count(*) FROM tools t JOIN servers s ON s.id = t.server_id WHERE s.name = ?",
+                     [names[3]])[0][0] > 0  # marked, never dropped
+        servers.insert(1, gone[1])
+        servers.insert(3, gone[0])
+        code, out, err = run("crawl", "glama", "--url", server.url, "--db", db, *FAST)
+    assert code == 0, err
+    assert set(unlisted(db).values()) == {False}
+    assert dict(query(db, "SELECT name, status FROM servers"))[names[3]] == "active"  # listed again
+
+
+def test_a_partial_glama_walk_marks_nothing(db):
+    servers = glama_servers(4)
+    glama = Glama(servers, page_size_cap=2)
+    with Loopback(glama) as server:
+        assert run("crawl", "glama", "--url", server.url, "--db", db, *FAST)[0] == 0
+        servers.pop(0)
+        code, out, err = run("crawl", "glama", "--url", server.url, "--db", db, "--max-pages", "1", *FAST)
+    assert code == 3, err  # stopped early: the walk is not the whole listing
+    assert set(unlisted(db).values()) == {False}
+
+
+def test_a_complete_docker_catalog_marks_the_servers_it_no_longer_lists(db):
+    catalog = DockerCatalog()
+    with Loopback(catalog) as server:
+        catalog.bind(server.url)
+        url = f"{server.url}/catalog.json"
+        assert run("crawl", "docker", "--url", url, "--db", db, *FAST)[0] == 0
+        del catalog.catalog["registry"]["duckduckgo"]
+        code, out, err = run("crawl", "docker", "--url", url, "--db", db, *FAST)
+    assert code == 0, err
+    marked = [name for name, gone in unlisted(db).items() if gone]
+    assert marked == ["duckduckgo"]
+    assert query(db, "SELECT status FROM servers WHERE name = 'duckduckgo'") == [("unlisted",)]
