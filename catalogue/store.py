@@ -22,7 +22,6 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from .. import classifier
 from ..crawler import canonical_json, definition_hash
 from ..crawler.identity import identity_keys
 
@@ -84,8 +83,8 @@ class CrawlRun:
         self.source = source
         self.kind = kind
         self.location = None if location is None else str(location)
-        self.classify = classify or classifier.classify
-        self.version = getattr(self.classify, "version", None) or classifier.current_version()
+        self._classifier = classify
+        self._version = None
         self.counts = RunCounts()
         self.id = None
         self.source_id = None
@@ -96,6 +95,24 @@ class CrawlRun:
         self.forced_status = None  # set by a caller that knows better than "errors or not"
         self.message = None  # why the run ended as it did, when its status alone does not say (skipped)
         self.seen_servers = set()  # ids of the servers this run stored (see mark_unlisted)
+
+    # The classifier (its rules and model) loads when a tool is first stored: a crawl of servers
+    # without tools (the registry) never needs it, and starts in a fraction of the time.
+    @property
+    def classify(self):
+        if self._classifier is None:
+            from .. import classifier
+
+            self._classifier = classifier.classify
+        return self._classifier
+
+    @property
+    def version(self):
+        if self._version is None:
+            from .. import classifier
+
+            self._version = getattr(self.classify, "version", None) or classifier.current_version()
+        return self._version
 
     # -- lifecycle -------------------------------------------------------------------------
     def __enter__(self):
@@ -374,6 +391,8 @@ class CrawlRun:
             bare = all(tool.get(key) is None for key in ("title", "description", "inputSchema", "outputSchema"))
             return _authority(self.kind, bare)
 
+        from .. import classifier
+
         inserts, updates, restores, history, to_classify = [], [], [], [], []
         for manifest in manifests:
             server_id = server_ids[manifest.name]
@@ -477,6 +496,8 @@ class CrawlRun:
                     "tools": manifest.tools,
                 }
             todo.append((tool_id, tool_hash, tool, context, found))
+        from .. import classifier
+
         if self.classify is classifier.classify:  # a large batch (a snapshot) uses every core
             results = classifier.classify_many([(tool, context) for _, _, tool, context, _ in todo])
         else:

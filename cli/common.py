@@ -12,7 +12,6 @@ import unicodedata
 import click
 
 from ..catalogue.db import CatalogueError
-from ..classifier.model import ModelError
 from ..crawler import ManifestError
 
 FORMATS = ("table", "json", "csv")
@@ -55,7 +54,7 @@ def reports_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
-        except (ManifestError, CatalogueError, ModelError) as error:
+        except _bad_input() as error:
             raise click.ClickException(visible(str(error))) from None
         except BrokenPipeError:
             # The reader stopped (`mcp-risk search x | head`): not an error to report. Point stdout
@@ -67,6 +66,14 @@ def reports_errors(command):
             raise click.ClickException(visible(f"{where}{error.strerror or error}")) from None
 
     return wrapper
+
+
+def _bad_input():
+    """The library's errors about bad input. classifier.model.ModelError counts only once the
+    classifier is loaded (nothing else raises it): a command that never classifies (a registry
+    crawl, a search) does not import the rules and the model just to catch it."""
+    model = sys.modules.get(f"{__package__.rpartition('.')[0]}.classifier.model")
+    return (ManifestError, CatalogueError) if model is None else (ManifestError, CatalogueError, model.ModelError)
 
 
 def progress_bar(length, label):
