@@ -148,6 +148,31 @@ class _LocalCacheControl(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
+class _ByScheme(httpx.AsyncBaseTransport):
+    """Plain HTTP through a transport that never loads certificates; HTTPS through one made on
+    the first https request. Loading the system's certificates takes tens of milliseconds, paid
+    only by a crawl that goes out over TLS (a loopback or LAN registry never does)."""
+
+    def __init__(self, limits):
+        self.limits = limits
+        self.plain = None
+        self.tls = None
+
+    async def handle_async_request(self, request):
+        if request.url.scheme == "https":
+            if self.tls is None:
+                self.tls = httpx.AsyncHTTPTransport(limits=self.limits, retries=0)
+            return await self.tls.handle_async_request(request)
+        if self.plain is None:
+            self.plain = httpx.AsyncHTTPTransport(limits=self.limits, retries=0, verify=False)  # (no TLS on it)
+        return await self.plain.handle_async_request(request)
+
+    async def aclose(self):
+        for transport in (self.plain, self.tls):
+            if transport is not None:
+                await transport.aclose()
+
+
 class Fetcher:
     """The crawler's HTTP client. Use as `async with Fetcher(options) as http: await http.get(url)`."""
 
@@ -163,7 +188,7 @@ class Fetcher:
         # stamina logs every retry through `logging` by default; we count them instead.
         stamina.instrumentation.set_on_retry_hooks([])
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
-        transport = httpx.AsyncHTTPTransport(limits=limits, retries=0)
+        transport = _ByScheme(limits)
         if options.cache_path:
             import hishel
             from hishel.httpx import AsyncCacheTransport
