@@ -60,8 +60,8 @@ PROFILES = {
         "financial": _rule("ask"),
     },
 }
-SUSPICIOUS = Rule("hide", says="hidden: its name or description hides text or gives the model instructions "
-                               "(suspicious instructions)")
+SUSPICIOUS = Rule("hide", says="hidden: its definition carries instructions to the model, or its name or "
+                               "title hides what it is")
 UNCLASSIFIED = Rule("deny", says="denied: not yet classified")
 
 
