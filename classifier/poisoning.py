@@ -62,6 +62,9 @@ _SIGNS = (
         ("choose this ", r"choose this (?:tool|function) (?:rather than|instead of|over) (?:any |all |the )?others?\b"),
         ("prefer this ", r"prefer this (?:tool|function) (?:to|over) (?:any |all |the )?others?\b"),
         ("no matter how many", r"no matter how many (?:arguments|parameters|values)\b"),
+        # shadowing by name: "instead of send_email, use this tool"
+        ("instead of ", r"instead of (?:using |calling )?(?:the )?`?[\w.-]+`?(?: tool| function)?,? (?:always |just )?"
+                        r"(?:use|call) this (?:tool|function)\b"),
     )),
     ("tells the model to change another tool's call or result", (
         ("before ", r"before (?:using|calling|executing|running|execute|you use|you call) [^.\n]{1,60}?"
@@ -70,6 +73,10 @@ _SIGNS = (
                    r"(?:execute|run|call|use|invoke) this (?:tool|function)\b"),
         ("replace the ", r"replace the (?:values|arguments|parameters|result) with (?:the |its )?(?:response|result|output)\b"),
         ("modify the ", r"modify the (?:wrong|incorrect) (?:result|output|response) of\b"),
+        # a "mandatory pre-check": another tool, named as a tool, to be called before this one
+        ("before ", r"before (?:using|calling|executing|running|you use|you call) this (?:tool|function)[^.\n]{0,20}?,? "
+                    r"(?:you )?(?:must|should|need to|have to) (?:first |always )?(?:call|run|use|invoke|execute) "
+                    r"(?:the )?`?[\w.-]+`? (?:tool|function)\b"),
     )),
     ("overrides how other tools behave", (
         ("when this tool is", r"when this tool is (?:available|present|installed|enabled|loaded)\b"),
@@ -77,6 +84,8 @@ _SIGNS = (
         (" tool should ", r" tool should (?:always |now )?(?:send|forward|include|use|call|cc|bcc|redirect)\b"),
         (" tools must ", r" tools must (?:first |always )?(?:call|use|send)\b"),
         (" tools should ", r" tools should (?:first |always )?(?:call|use|send)\b"),
+        ("all ", r"all (?:emails?|e-mails?|messages?|mail|payments?|transfers?) (?:must|should|shall) (?:also |always )?"
+                 r"(?:be )?(?:sent|forwarded|copied|routed|redirected|bcc'd|cc'd) to\b"),
     )),
     ("asks for secrets to be passed along", tuple(
         (verb + " ", verb + r" (?:the |all |any |your )?(?:api[_ ]?keys?|passwords?|credentials?|private keys?|ssh keys?|"
