@@ -19,7 +19,7 @@ from .analysis import analyse
 from .context import context_signature
 from .taxonomy import CATEGORIES, FLAGS, RISK, RISKS, SEVERITY
 
-RULES_VERSION = "rules-0.5"
+RULES_VERSION = "rules-0.6"
 VERSION = RULES_VERSION  # the version of the rules alone; see current_version()
 
 __all__ = ["CATEGORIES", "FLAGS", "RISK", "RISKS", "SEVERITY", "VERSION", "Classification", "classify",
