@@ -226,3 +226,14 @@ def decide(server, tools, profile="balanced", overrides=None):
             reason=f"{label}: {rule.says} [{source}]", source=source,
         ))
     return decisions
+
+
+def reads_allowed(server, profile="balanced", overrides=None):
+    """Whether the server's prompts and resources may be read: they are reads, so they follow the
+    `read` category's rule (allowed in every profile) unless an override for `read` says otherwise.
+    For formats that govern more than tools (ToolHive's Cedar: get_prompt, read_resource)."""
+    rule = PROFILES[profile]["read"]
+    found = overrides.lookup(server, None, "read") if overrides else None
+    if found:
+        rule = found[0]
+    return rule.action == "allow"

@@ -8,7 +8,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from .decisions import decide
+from .decisions import decide, reads_allowed
 from .formats import EXTENSIONS, SIDECAR, render
 from ..catalogue.queries import server_tools
 
@@ -24,7 +24,8 @@ def server_policy(db, server, fmt="policylayer", profile="balanced", overrides=N
     """(policy text, sidecar text or None) for one server of the catalogue."""
     tools = server_tools(db, server)
     versions = [t.get("classifier_version") for t in tools if t.get("classifier_version")]
-    return render(fmt, server, profile, decide(server, tools, profile, overrides), versions, server_as)
+    return render(fmt, server, profile, decide(server, tools, profile, overrides), versions, server_as,
+                  reads_allowed(server, profile, overrides))
 
 
 def dumps(policy):
@@ -113,7 +114,8 @@ def export_policies(db, directory, progress=None, fmt="policylayer", profile="ba
             return
         name = unique_filename(current, suffix, used)
         decisions = decide(current, tools, profile, overrides)
-        text, sidecar = render(fmt, current, profile, decisions, [t["classifier_version"] for t in tools if t["classifier_version"]])
+        text, sidecar = render(fmt, current, profile, decisions, [t["classifier_version"] for t in tools if t["classifier_version"]],
+                               reads=reads_allowed(current, profile, overrides))
         write_atomically(directory / name, text)
         if sidecar is not None:
             write_atomically(directory / sidecar_name(name), sidecar)

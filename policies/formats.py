@@ -207,18 +207,58 @@ def check_claude(text):
 
 
 # -- ToolHive Cedar -------------------------------------------------------------------------------
-_CEDAR_SAFE = re.compile(r'[^"\\\x00-\x1f\x7f]+')
-CEDAR_PERMIT = re.compile(r'permit\(principal, action == Action::"call_tool", resource == Tool::"[^"\\\x00-\x1f\x7f]+"\);')
+# ToolHive's authorizer asks Cedar about `Action::"call_tool"` on `Tool::"<name>"`, `Action::"get_prompt"`
+# on `Prompt::"<name>"` and `Action::"read_resource"` on `Resource::"<uri>"`; it refuses a config with no
+# policy at all, so a server with nothing allowed gets one that permits nothing.
+NO_OP = "forbid(principal, action, resource) when { false };"
+_CEDAR_ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t", "\0": "\\0"}
 
 
-def cedar(server, profile, decisions, info):
-    policies = []
+def cedar_string(text):
+    """`text` as a Cedar string literal: quotes and backslashes escaped, every other control
+    character (and anything a terminal could misread) as `\\u{..}`, so no name is ever left out."""
+    out = []
+    for char in text:
+        if char in _CEDAR_ESCAPES:
+            out.append(_CEDAR_ESCAPES[char])
+        elif ord(char) < 0x20 or 0x7f <= ord(char) < 0xa0 or char in _INVISIBLE:
+            out.append(f"\\u{{{ord(char):x}}}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
+# Bidi controls, zero-width characters and line/paragraph separators: kept out of the file as text.
+_INVISIBLE = set("\u061c\u200b\u200c\u200d\u200e\u200f\u2028\u2029\u202a\u202b\u202c\u202d\u202e"
+                 "\u2066\u2067\u2068\u2069\ufeff")
+_CEDAR_LITERAL = r'"(?:[^"\\\x00-\x1f\x7f]|\\["\\nrt0]|\\u\{[0-9a-f]{1,6}\})*"'
+CEDAR_PERMIT = re.compile(r'permit\(principal, action == Action::"call_tool", resource == Tool::' + _CEDAR_LITERAL + r'\);')
+CEDAR_READS = ('permit(principal, action == Action::"get_prompt", resource);',
+               'permit(principal, action == Action::"read_resource", resource);')
+
+
+def cedar(server, profile, decisions, info, reads=True):
+    permits, limited, approval, unlisted = [], [], [], []
     for d in decisions:
-        if d.action == "allow" and _CEDAR_SAFE.fullmatch(d.tool):
-            policies.append(f'permit(principal, action == Action::"call_tool", resource == Tool::"{d.tool}");')
-        # Everything else stays denied: Cedar here is default deny. Rate limits and approvals
-        # cannot be said in the policy syntax ToolHive documents, and a name with quotes or
-        # backslashes is left out rather than escaped.
+        if d.action == "allow":
+            permits.append(f'permit(principal, action == Action::"call_tool", resource == Tool::{cedar_string(d.tool)});')
+            if d.per_minute:
+                limited.append(d.tool)
+            if d.approval == "recommended":
+                approval.append(d.tool)
+        elif d.action == "ask":
+            unlisted.append(d.tool)
+        # deny and hide: no permit, so Cedar's default deny refuses the call
+    policies = permits + (list(CEDAR_READS) if reads else [])
+    notes = ["// mcp-risk " + profile + " profile for MCP server " + _comment(server) + ": default deny; only what is permitted here runs.",
+             "// Cedar cannot express rate limits or a human's approval of each call:"]
+    notes.append(f"// - not enforced: the rate limit of {_count(limited, 'permitted tool', 'permitted tools')},"
+                 f" the recommended approval of {_count(approval, 'permitted tool', 'permitted tools')};")
+    notes.append(f"// - denied instead: {_count(unlisted, 'tool', 'tools')} allowed only with a human's approval of each call.")
+    notes.append("// Prompts and resources are " + ("permitted (reads)." if reads else "denied (reads are not allowed)."))
+    if not policies:
+        policies = [NO_OP]
+    policies[0] = "\n".join(notes) + "\n" + policies[0]
     document = {
         "version": "1.0",
         "type": "cedarv1",
@@ -228,13 +268,26 @@ def cedar(server, profile, decisions, info):
     return pretty_json(document), None
 
 
+def _count(items, one, many):
+    return f"{len(items)} {one if len(items) == 1 else many}"
+
+
+def _comment(text):
+    """A name inside a `//` comment: on one line, nothing that could end the comment."""
+    return cedar_string(text)
+
+
 def check_cedar(text):
     document = _json(text)
     _expect(document.get("version") == "1.0" and document.get("type") == "cedarv1", "version 1.0, type cedarv1")
     cedar_block = document.get("cedar")
     _expect(isinstance(cedar_block, dict) and cedar_block.get("entities_json") == "[]", "cedar.entities_json")
-    for policy in cedar_block.get("policies", []):
-        _expect(bool(CEDAR_PERMIT.fullmatch(policy)), f"not the documented permit form: {policy!r}")
+    policies = cedar_block.get("policies")
+    _expect(isinstance(policies, list) and policies, "ToolHive needs at least one policy")
+    for policy in policies:
+        body = "\n".join(line for line in policy.split("\n") if not line.startswith("// "))
+        _expect(bool(CEDAR_PERMIT.fullmatch(body)) or body in CEDAR_READS or body == NO_OP,
+                f"not a form mcp-risk writes: {policy!r}")
     return document
 
 
@@ -242,11 +295,13 @@ RENDER = {"policylayer": policylayer, "intercept": intercept, "claude": claude, 
 CHECK = {"policylayer": check_policylayer, "intercept": check_intercept, "claude": check_claude, "cedar": check_cedar}
 
 
-def render(fmt, server, profile, decisions, classifier_versions=(), server_as=None):
+def render(fmt, server, profile, decisions, classifier_versions=(), server_as=None, reads=True):
     """(policy text, sidecar text or None), checked against the format's rules before it is returned."""
     info = meta(server, profile, decisions, fmt, classifier_versions)
     if fmt == "claude":
         text, sidecar = claude(server, profile, decisions, info, server_as)
+    elif fmt == "cedar":
+        text, sidecar = cedar(server, profile, decisions, info, reads)
     else:
         text, sidecar = RENDER[fmt](server, profile, decisions, info)
     CHECK[fmt](text)

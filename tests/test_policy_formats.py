@@ -113,10 +113,12 @@ def test_claude_code_permissions_and_sidecar(sliced_db, tmp_path):
 def test_cedar_uses_only_the_documented_permit(sliced_db):
     document = json.loads(run("policy", FS, "--format", "cedar", "--db", sliced_db).output)
     assert (document["version"], document["type"], document["cedar"]["entities_json"]) == ("1.0", "cedarv1", "[]")
-    policies = document["cedar"]["policies"]
+    policies = [p.rpartition("\n")[2] for p in document["cedar"]["policies"]]  # past the leading comment
     assert 'permit(principal, action == Action::"call_tool", resource == Tool::"read_text_file");' in policies
     assert not any("write_file" in p for p in policies)
-    for policy in policies:
+    assert policies[-2:] == ['permit(principal, action == Action::"get_prompt", resource);',
+                             'permit(principal, action == Action::"read_resource", resource);']
+    for policy in policies[:-2]:
         assert re.fullmatch(r'permit\(principal, action == Action::"call_tool", resource == Tool::"[^"\\]+"\);', policy)
 
 
@@ -131,7 +133,7 @@ def test_hostile_tool_names_stay_inert_in_every_format(fmt):
     CHECK[fmt](text)  # raises PolicyFormatError if the rules of the format are broken
     if fmt == "cedar":
         assert all('"*"' not in p or p.endswith('Tool::"*");') for p in json.loads(text)["cedar"]["policies"])
-        assert not any('hi"' in p for p in json.loads(text)["cedar"]["policies"])
+        assert any('Tool::"say \\"hi\\"\\\\"' in p for p in json.loads(text)["cedar"]["policies"])  # escaped, not left out
     if fmt == "intercept":
         assert "*" not in (yaml.safe_load(text)["tools"] or {})  # "*" would mean every tool
     if fmt == "claude":

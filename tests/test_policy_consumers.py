@@ -1,0 +1,94 @@
+"""Every exported format as its consumer reads it: a real Cedar engine (cedarpy, the Rust reference
+implementation ToolHive's cedar-go follows), SchemaStore's Claude Code settings schema, and a checker
+that mirrors Intercept's own loader and validator line by line."""
+
+import json
+
+import cedarpy
+import pytest
+
+from mcp_risk.policies.decisions import Overrides, decide, reads_allowed
+from mcp_risk.policies.formats import cedar_string, render
+from conftest import run
+
+# Names a consumer could misread: quotes, backslashes, wildcards, dots, control and bidi characters,
+# an emoji (two UTF-16 units), names that collapse to one another once mangled.
+EDGE_NAMES = ["*", 'say "hi"\\', "back\\slash", "alpaca.createWatchlist", "tab\there", "line\nbreak", "名前",
+              "rocket🚀", "a.b", "a_b", "a b", "bidi\u202etxt", "../../etc/passwd", "<script>", " ", "get\x85"]
+
+
+def edge_tools(category="read"):
+    return [{"tool": name, "category": category, "risk": "low", "flags": [], "evidence": ["ev"], "hash": f"h{i}",
+             "confidence": 0.9} for i, name in enumerate(EDGE_NAMES)]
+
+
+MIXED = edge_tools() + [{"tool": t, "category": c, "risk": "high", "flags": [], "evidence": [], "hash": t, "confidence": 0.9}
+                        for t, c in (("post", "write"), ("run", "execute"), ("drop", "destructive"), ("pay", "financial"))]
+
+
+# -- Cedar ----------------------------------------------------------------------------------------
+def cedar_decision(document, action, resource):
+    policies = "\n".join(document["cedar"]["policies"])
+    request = {"principal": 'Client::"agent"', "action": f'Action::"{action}"', "resource": resource, "context": {}}
+    result = cedarpy.is_authorized(request, policies, json.loads(document["cedar"]["entities_json"]))
+    assert not result.diagnostics.errors, result.diagnostics.errors
+    return result.decision == cedarpy.Decision.Allow
+
+
+def assert_cedar_matches(text, decisions, reads):
+    document = json.loads(text)
+    policies = "\n".join(document["cedar"]["policies"])
+    # The engine parses the whole set, and reads back exactly the names we meant (not our escaper's idea of them).
+    parsed = json.loads(cedarpy.policies_to_json_str(policies))
+    permitted = {p["resource"]["entity"]["id"] for p in parsed["staticPolicies"].values()
+                 if p["effect"] == "permit" and p["resource"]["op"] == "=="}
+    assert permitted == {d.tool for d in decisions if d.action == "allow"}
+    for d in decisions:
+        assert cedar_decision(document, "call_tool", f"Tool::{cedar_string(d.tool)}") == (d.action == "allow"), d
+    assert cedar_decision(document, "get_prompt", 'Prompt::"summarise"') == reads
+    assert cedar_decision(document, "read_resource", 'Resource::"file:///etc/hosts"') == reads
+    assert not cedar_decision(document, "call_tool", 'Tool::"not-a-tool-of-this-server"')
+
+
+@pytest.mark.parametrize("profile", ["strict", "balanced", "permissive"])
+def test_cedar_engine_reads_every_edge_case_name(profile):
+    decisions = decide("evil", MIXED, profile)
+    text, _ = render("cedar", 'evil/"server"\n', profile, decisions, reads=True)
+    assert_cedar_matches(text, decisions, reads=True)
+    policies = "".join(json.loads(text)["cedar"]["policies"])
+    assert "\u202e" not in policies and "🚀" in policies  # bidi controls escaped, plain text kept
+
+
+def test_cedar_with_nothing_allowed_is_a_valid_policy_that_permits_nothing():
+    overrides = Overrides({"categories": {"read": "deny"}})
+    decisions = decide("s", MIXED, "strict", overrides)
+    assert not any(d.action == "allow" for d in decisions) and not reads_allowed("s", "strict", overrides)
+    text, _ = render("cedar", "s", "strict", decisions, reads=False)
+    document = json.loads(text)
+    assert len(document["cedar"]["policies"]) == 1  # ToolHive refuses an empty list
+    assert_cedar_matches(text, decisions, reads=False)
+
+
+def test_cedar_file_says_what_it_cannot_express():
+    text, _ = render("cedar", "s", "balanced", decide("s", MIXED, "balanced"))
+    first = json.loads(text)["cedar"]["policies"][0]
+    assert "Cedar cannot express rate limits or a human's approval" in first
+    assert "not enforced: the rate limit of 2 permitted tools, the recommended approval of 1 permitted tool;" in first
+    assert "denied instead: 1 tool allowed only with a human's approval of each call." in first
+
+
+@pytest.mark.parametrize("profile", ["strict", "balanced", "permissive"])
+def test_every_exported_cedar_file_loads_in_the_engine(sliced_db, tmp_path, profile):
+    out = tmp_path / profile
+    assert run("export-policies", out, "--format", "cedar", "--profile", profile, "--db", sliced_db).exit_code == 0
+    index = json.loads((out / "_index.json").read_text())
+    assert index
+    for entry in index:
+        text = (out / entry["file"]).read_text()
+        document = json.loads(text)
+        decisions = document["x-mcp-risk"]["decisions"]
+        policies = "\n".join(document["cedar"]["policies"])
+        parsed = json.loads(cedarpy.policies_to_json_str(policies))["staticPolicies"].values()
+        tools = {p["resource"]["entity"]["id"] for p in parsed if p["resource"]["op"] == "=="}
+        assert tools == {t for t, d in decisions.items() if d["action"] == "allow"}, entry["file"]
+        assert cedar_decision(document, "read_resource", 'Resource::"r"')
