@@ -226,13 +226,16 @@ def _classified(db, result):
 
 
 def _write_policies(directory, classified):
-    from ..policies.export import dumps, policylayer_policy, unique_filename, write_atomically
+    from ..policies.export import dumps, policylayer_policy, sidecar_name, unique_filename, write_atomically
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     used = set()
     for server, rows in classified.items():
-        write_atomically(folder / unique_filename(server, ".json", used), dumps(policylayer_policy(server, rows)))
+        name = unique_filename(server, ".json", used)
+        policy, pins = policylayer_policy(server, rows)
+        write_atomically(folder / name, dumps(policy))
+        write_atomically(folder / sidecar_name(name), dumps(pins))
     click.echo(f"wrote {len(classified)} polic{'y' if len(classified) == 1 else 'ies'} to {directory}", err=True)
 
 

@@ -14,10 +14,11 @@ from ..catalogue.queries import server_tools
 
 
 def policylayer_policy(server, tools, profile="balanced", overrides=None):
-    """A PolicyLayer policy.json document (a dict) for `server` and its classified tools."""
-    text, _ = render("policylayer", server, profile, decide(server, tools, profile, overrides),
-                     [t.get("classifier_version") for t in tools if t.get("classifier_version")])
-    return json.loads(text)
+    """A PolicyLayer policy.json document and its sidecar (reasons and pins), both dicts, for `server`
+    and its classified tools."""
+    text, sidecar = render("policylayer", server, profile, decide(server, tools, profile, overrides),
+                           [t.get("classifier_version") for t in tools if t.get("classifier_version")])
+    return json.loads(text), json.loads(sidecar)
 
 
 def server_policy(db, server, fmt="policylayer", profile="balanced", overrides=None, server_as=None):

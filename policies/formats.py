@@ -61,42 +61,55 @@ def meta(server, profile, decisions, fmt, classifier_versions=()):
 
 
 # -- PolicyLayer hosted policy.json ---------------------------------------------------------------
+# Only the keys PolicyLayer documents (https://policylayer.com/docs/writing-policies, "Policy shape"):
+# `version` ("1", required), `default` ("allow"/"deny", required), `hide` (names; the wildcard "*" hides
+# everything), `all_tools.limits`, and `tools[name]` with `require`, `deny_if`, `limits`, where `{}` under
+# `default: deny` allows the tool. The page shows `limits` only as `[]` and never the shape of one limit, so
+# no limit is written: a rate-limited tool is allowed as `{}`, and its limit, with every reason and pin,
+# goes to the sidecar (`<name>.mcp-risk.json`), as for Claude Code.
+POLICYLAYER_KEYS = {"version", "default", "hide", "all_tools", "tools"}
+POLICYLAYER_TOOL_KEYS = {"require", "deny_if", "limits"}
+
+
 def policylayer(server, profile, decisions, info):
-    tools, hide = {}, []
+    tools, hide, unlimited = {}, [], []
     for d in decisions:
+        if d.tool == "*":
+            # "*" in `hide` hides every tool, and in `tools` could be read the same way: a tool of that
+            # name is left unlisted, so `default: deny` denies it (the sidecar says so).
+            continue
         if d.action == "hide":
             hide.append(d.tool)
         elif d.action == "allow":
-            entry = {}
+            tools[d.tool] = {}
             if d.per_minute:
-                entry["limits"] = [{"counter": "calls", "window": "minute", "max": d.per_minute, "scope": "tool"}]
-            tools[d.tool] = entry
+                unlimited.append(d.tool)
         # ask and deny: not listed, so `default: deny` denies them (the format has no approval step)
-    document = {
-        "version": "1",
-        "description": f"Recommended policy for MCP server {server} (mcp-risk, {profile} profile)",
-        "default": "deny",
-        "hide": hide,
-        "tools": tools,
-        "x-mcp-risk": info,
-    }
-    return pretty_json(document), None
+    document = {"version": "1", "default": "deny", "hide": hide, "tools": tools}
+    notes = {"not_expressed": {
+        "rate_limits": "policy.json's documented shape has no limit entry: these tools are allowed without one",
+        "rate_limited_tools": unlimited,
+        "approval": "policy.json cannot ask a human: tools allowed only with approval are denied",
+    }}
+    if any(d.tool == "*" for d in decisions):
+        notes["not_expressed"]["wildcard_name"] = 'a tool named "*" cannot be named alone (it means every tool): it is denied'
+    return pretty_json(document), pretty_json(dict(info, **notes))
 
 
 def check_policylayer(text):
     document = _json(text)
+    _expect(set(document) <= POLICYLAYER_KEYS, f"undocumented keys: {sorted(set(document) - POLICYLAYER_KEYS)}")
     _expect(document.get("version") == "1", 'version must be "1"')
     _expect(document.get("default") in ("allow", "deny"), 'default must be "allow" or "deny"')
     hide = document.get("hide", [])
     _expect(isinstance(hide, list) and all(isinstance(h, str) and h for h in hide), "hide must list tool names")
+    _expect("*" not in hide, 'hide must not hold "*": it hides every tool')
     _expect(len(hide) == len(set(hide)), "hide has duplicates")
     tools = document.get("tools", {})
     _expect(isinstance(tools, dict), "tools must be an object")
+    _expect("*" not in tools, 'tools must not name "*"')
     for name, entry in tools.items():
-        _expect(isinstance(entry, dict) and set(entry) <= {"require", "deny_if", "limits"}, f"tools.{name}: unknown keys")
-        for limit in entry.get("limits", []):
-            _expect(set(limit) == {"counter", "window", "max", "scope"} and isinstance(limit["max"], int)
-                    and limit["max"] > 0, f"tools.{name}: bad limit")
+        _expect(isinstance(entry, dict) and set(entry) <= POLICYLAYER_TOOL_KEYS, f"tools.{name}: unknown keys")
     _expect(not set(hide) & set(tools), "a tool is both hidden and allowed")
     return document
 

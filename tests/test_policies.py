@@ -6,19 +6,23 @@ from mcp_risk.policies.export import policylayer_policy, safe_filename
 from conftest import run
 
 
-def test_the_filesystem_server_policy(sliced_db):
-    result = run("policy", "modelcontextprotocol/server-filesystem", "--db", sliced_db)
+def test_the_filesystem_server_policy(sliced_db, tmp_path):
+    out = tmp_path / "fs.json"
+    result = run("policy", "modelcontextprotocol/server-filesystem", "-o", out, "--db", sliced_db)
     assert result.exit_code == 0, result.output
-    policy = json.loads(result.output)
+    policy = json.loads(out.read_text())
+    pins = json.loads((tmp_path / "fs.mcp-risk.json").read_text())
     assert policy["version"] == "1" and policy["default"] == "deny"
     # reads are allowed without limits
     assert policy["tools"]["read_text_file"] == {}
     assert policy["tools"]["list_directory"] == {}
     # write_file replaces a file's content with no history: destructive, so hidden and denied
     assert "write_file" in policy["hide"] and "write_file" not in policy["tools"]
-    # a partial edit is a write: allowed, rate-limited to 30 a minute
-    assert policy["tools"]["edit_file"]["limits"] == [{"counter": "calls", "window": "minute", "max": 30, "scope": "tool"}]
-    decisions = policy["x-mcp-risk"]["decisions"]
+    # a partial edit is a write: allowed; its limit of 30 a minute has no documented place in policy.json
+    assert policy["tools"]["edit_file"] == {}
+    assert set(policy) == {"version", "default", "hide", "tools"}  # only documented keys
+    decisions = pins["decisions"]
+    assert decisions["edit_file"]["per_minute"] == 30 and "edit_file" in pins["not_expressed"]["rate_limited_tools"]
     assert set(decisions) == set(policy["tools"]) | set(policy["hide"])
     reason = decisions["write_file"]["reason"]
     assert reason.startswith("destructive, critical risk") and "overwrite" in reason and "hidden" in reason
@@ -34,13 +38,12 @@ def test_every_category_gets_the_taxonomy_default():
             ("sneaky_read", "read", "low", ["suspicious_instructions"]),
         ]
     ]
-    policy = policylayer_policy("demo", tools)
-    assert policy["tools"]["get"] == {}
-    assert policy["tools"]["post"]["limits"][0]["max"] == 30
-    assert policy["tools"]["run"]["limits"][0]["max"] == 10
+    policy, pins = policylayer_policy("demo", tools)
+    assert policy["tools"]["get"] == policy["tools"]["post"] == policy["tools"]["run"] == {}
+    assert pins["decisions"]["post"]["per_minute"] == 30 and pins["decisions"]["run"]["per_minute"] == 10
     assert sorted(policy["hide"]) == ["drop", "sneaky_read"]
     assert "pay" not in policy["tools"] and "pay" not in policy["hide"]  # denied by default: deny
-    decisions = policy["x-mcp-risk"]["decisions"]
+    decisions = pins["decisions"]
     # financial: only with a human's approval of each call; policy.json cannot ask, so it denies
     assert decisions["pay"]["action"] == "ask" and "approval of each call" in decisions["pay"]["reason"]
     assert "approval recommended" in decisions["run"]["reason"]
@@ -62,15 +65,15 @@ def test_export_writes_one_parseable_policy_per_server(sliced_db, tmp_path):
     result = run("export-policies", out, "--db", sliced_db)
     assert result.exit_code == 0, result.output
     index = json.loads((out / "_index.json").read_text())
-    files = sorted(p.name for p in out.iterdir() if p.name != "_index.json")
+    files = sorted(p.name for p in out.iterdir() if p.name != "_index.json" and not p.name.endswith(".mcp-risk.json"))
     assert sorted(entry["file"] for entry in index) == files
     import sqlite3
 
     servers = sqlite3.connect(sliced_db).execute("SELECT count(*) FROM servers").fetchone()[0]
     assert len(files) == servers
     for entry in index:
-        policy = json.loads((out / entry["file"]).read_text())
-        assert policy["x-mcp-risk"]["server"] == entry["server"]
+        pins = json.loads((out / entry["file"].replace(".json", ".mcp-risk.json")).read_text())
+        assert pins["server"] == entry["server"]
 
 
 HOSTILE_NAMES = [
@@ -97,7 +100,7 @@ def test_export_of_hostile_server_names(tmp_path):
     out = tmp_path / "out"
     assert run("export-policies", out, "--db", db).exit_code == 0
     written = list(out.iterdir())
-    assert len(written) == len(rows) + 1  # + _index.json
+    assert len(written) == 2 * len(rows) + 1  # a policy and its sidecar each, + _index.json
     assert all(p.parent == out for p in written)
     assert not (tmp_path / "etc").exists()
     for entry in json.loads((out / "_index.json").read_text()):

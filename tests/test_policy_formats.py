@@ -74,8 +74,9 @@ def test_bad_overrides_are_named(document, says):
 def test_overrides_file_through_the_cli(sliced_db, tmp_path):
     good = tmp_path / "overrides.yaml"
     good.write_text(f"servers:\n  {FS}:\n    tools:\n      write_file: {{action: ask, reason: reviewed by ops}}\n")
-    policy = json.loads(run("policy", FS, "--overrides", good, "--db", sliced_db).output)
-    decision = policy["x-mcp-risk"]["decisions"]["write_file"]
+    assert run("policy", FS, "--overrides", good, "-o", tmp_path / "p.json", "--db", sliced_db).exit_code == 0
+    policy = json.loads((tmp_path / "p.json").read_text())
+    decision = json.loads((tmp_path / "p.mcp-risk.json").read_text())["decisions"]["write_file"]
     assert decision["action"] == "ask" and "reviewed by ops" in decision["reason"]
     assert "write_file" not in policy["hide"] and "write_file" not in policy["tools"]
     bad = tmp_path / "bad.yaml"
@@ -136,6 +137,12 @@ def test_hostile_tool_names_stay_inert_in_every_format(fmt):
         assert any('Tool::"say \\"hi\\"\\\\"' in p for p in json.loads(text)["cedar"]["policies"])  # escaped, not left out
     if fmt == "intercept":
         assert "*" not in (yaml.safe_load(text)["tools"] or {})  # "*" would mean every tool
+    if fmt == "policylayer":
+        document = json.loads(text)
+        assert "*" not in document["hide"] and "*" not in document["tools"]
+        assert json.loads(sidecar)["decisions"]["*"]["action"] == "allow"
+        hidden = render(fmt, "s", "balanced", decide("s", tools_of(("*", "destructive", []))))[0]
+        assert json.loads(hidden)["hide"] == []  # never hide ["*"], which hides every tool
     if fmt == "claude":
         assert json.loads(sidecar)["decisions"]["*"]["action"] == "allow"
 

@@ -99,8 +99,10 @@ def test_secrets_from_the_config_are_never_stored_or_printed(scanned):
 
 def test_scan_writes_policies(scanned):
     policies = scanned[3]
-    assert sorted(p.name for p in policies.iterdir()) == ["files.json", "legacy.json", "poisoned.json"]
+    assert sorted(p.name for p in policies.iterdir()) == [
+        "files.json", "files.mcp-risk.json", "legacy.json", "legacy.mcp-risk.json", "poisoned.json", "poisoned.mcp-risk.json"]
     files = json.loads((policies / "files.json").read_text())
+    assert json.loads((policies / "files.mcp-risk.json").read_text())["decisions"]["write_file"]["action"] == "hide"
     assert files["default"] == "deny" and "write_file" in files["hide"] and "read_file" in files["tools"]
     poisoned = json.loads((policies / "poisoned.json").read_text())
     assert {"add", "get_fact_of_the_day"} <= set(poisoned["hide"])  # suspicious instructions: hidden
