@@ -115,26 +115,45 @@ def check_policylayer(text):
 
 
 # -- Intercept YAML -------------------------------------------------------------------------------
-def intercept(server, profile, decisions, info):
+# As PolicyLayer/Intercept's loader reads it (internal/config/config.go, validate.go; see
+# tests/intercept_rules.py for the rules mirrored line by line): `rate_limit: N/window` is desugared into
+# a counter at `state.<tool>._rate_<window>`, and the validator splits that path on dots to find the tool
+# again, so a tool whose name holds a dot cannot be rate-limited: the whole file would be refused.
+# Unknown top-level keys (`x-mcp-risk`) are ignored by its yaml.v3 Unmarshal into a struct.
+def _yaml():
     import yaml
 
+    # libyaml's C emitter and parser when PyYAML was built with it: the pure-Python ones are ~20x slower.
+    return yaml, getattr(yaml, "CSafeDumper", yaml.SafeDumper), getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def intercept(server, profile, decisions, info):
+    yaml, dumper, _ = _yaml()
     tools, hide = {}, []
     for d in decisions:
         if d.tool == "*":
             # Intercept reads "*" as every tool: a tool of that name cannot be addressed alone.
             continue
-        if d.action == "hide":
+        action = d.action
+        if action == "hide" and not d.tool.strip():
+            action = "deny"  # Intercept refuses a blank entry in `hide`; a deny rule still blocks it
+        if action == "hide":
             hide.append(d.tool)
-        elif d.action == "allow":
+        elif action == "allow" and d.per_minute and "." in d.tool:
+            tools[d.tool] = _deny_rule(d, f"{d.tool} is denied: Intercept cannot rate-limit a tool whose name "
+                                          f"has a dot, and the policy allows it only at {d.per_minute} calls a minute."
+                                          f" Why: {d.reason}")
+        elif action == "allow":
             rules = []
             if d.per_minute:
                 rules.append({"name": f"rate limit ({d.category})", "rate_limit": f"{d.per_minute}/minute",
-                              "on_deny": f"Rate limit of {d.per_minute} calls a minute reached for {d.tool}."})
+                              "on_deny": f"{d.tool} is limited to {d.per_minute} calls a minute; try again later."})
             tools[d.tool] = {"rules": rules}
+        elif action == "ask":
+            tools[d.tool] = _deny_rule(d, f"{d.tool} is denied: it needs a human's approval of each call, which "
+                                          f"Intercept cannot ask for. Why: {d.reason}")
         else:
-            why = "needs a human's approval of each call, which Intercept cannot ask for" if d.action == "ask" else "denied"
-            tools[d.tool] = {"rules": [{"name": f"deny ({d.category or 'unclassified'})", "action": "deny",
-                                        "on_deny": f"{d.tool} is {why}: {d.reason}"}]}
+            tools[d.tool] = _deny_rule(d, f"{d.tool} is denied. Why: {d.reason}")
     document = {
         "version": "1",
         "description": f"Recommended policy for MCP server {server} (mcp-risk, {profile} profile)",
@@ -143,12 +162,16 @@ def intercept(server, profile, decisions, info):
         "tools": tools,
         "x-mcp-risk": info,
     }
-    text = yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=120)
+    text = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)
     if "\x85" in text:
         # PyYAML writes a NEL (U+0085) as it is and reads it back as a line break: `get\x85` would
         # come back as `get `, another tool's name. Escaped (ASCII output), every name survives.
-        text = yaml.safe_dump(document, sort_keys=False, allow_unicode=False, width=120)
+        text = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=False, width=120)
     return text, None
+
+
+def _deny_rule(d, message):
+    return {"rules": [{"name": f"deny ({d.category or 'unclassified'})", "action": "deny", "on_deny": message}]}
 
 
 # Matched whole (fullmatch): a `$` also matches before a final newline, which let a tool named
@@ -157,17 +180,17 @@ _RATE = re.compile(r"[1-9][0-9]*/(minute|hour|day)")
 
 
 def check_intercept(text):
-    import yaml
-
+    yaml, _, loader = _yaml()
     try:
-        document = yaml.safe_load(text)
+        document = yaml.load(text, Loader=loader)
     except yaml.YAMLError as error:
         raise PolicyFormatError(f"not valid YAML: {error}") from None
     _expect(isinstance(document, dict), "a policy is a mapping")
     _expect(document.get("version") == "1", 'version must be "1"')
     _expect(document.get("default") in ("allow", "deny"), 'default must be "allow" or "deny"')
     hide = document.get("hide") or []
-    _expect(all(isinstance(h, str) and h for h in hide) and len(hide) == len(set(hide)), "bad hide list")
+    _expect(all(isinstance(h, str) and h.strip() for h in hide) and len(hide) == len(set(hide)), "bad hide list")
+    _expect("*" not in hide, 'hide must not hold "*": it hides every tool')
     for name, entry in (document.get("tools") or {}).items():
         _expect(isinstance(entry, dict) and set(entry) == {"rules"}, f"tools.{name}: expected rules")
         for rule in entry["rules"]:
@@ -179,6 +202,8 @@ def check_intercept(text):
             else:
                 _expect(bool(_RATE.fullmatch(str(rule.get("rate_limit", "")))) or rule.get("conditions"),
                         f"tools.{name}: evaluate rules need a rate_limit or conditions")
+                _expect("rate_limit" not in rule or "." not in str(name),
+                        f"tools.{name}: Intercept cannot rate-limit a name with a dot")
     return document
 
 

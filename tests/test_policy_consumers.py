@@ -92,3 +92,67 @@ def test_every_exported_cedar_file_loads_in_the_engine(sliced_db, tmp_path, prof
         tools = {p["resource"]["entity"]["id"] for p in parsed if p["resource"]["op"] == "=="}
         assert tools == {t for t, d in decisions.items() if d["action"] == "allow"}, entry["file"]
         assert cedar_decision(document, "read_resource", 'Resource::"r"')
+
+
+# -- Intercept ------------------------------------------------------------------------------------
+from intercept_rules import allowed as intercept_allows, load as intercept_load, validate as intercept_validate  # noqa: E402
+
+
+def assert_intercept_loads(text, decisions):
+    config = intercept_load(text)
+    assert intercept_validate(config) == []
+    for d in decisions:
+        ok, rule, message = intercept_allows(config, d.tool)
+        if d.tool == "*":
+            continue  # "*" means every tool to Intercept: not addressable alone, denied by default
+        if d.action == "allow" and d.per_minute and "." in d.tool:
+            assert not ok and "cannot rate-limit a tool whose name has a dot" in message, d
+        else:
+            assert ok == (d.action == "allow"), (d, rule, message)
+    return config
+
+
+@pytest.mark.parametrize("profile", ["strict", "balanced", "permissive"])
+def test_intercept_loads_every_edge_case_name(profile):
+    tools = MIXED
+    writes = [dict(t, tool=t["tool"] + "_w", category="write", hash=t["hash"] + "w") for t in edge_tools()]
+    drops = [dict(t, tool=t["tool"] + " ", category="destructive", hash=t["hash"] + "d") for t in edge_tools()[:3]]
+    decisions = decide("evil", tools + writes + drops + [dict(MIXED[0], tool=" \t", category="destructive", hash="blank")],
+                       profile)
+    text, _ = render("intercept", "evil", profile, decisions)
+    assert_intercept_loads(text, decisions)
+
+
+def test_intercept_cannot_rate_limit_a_dotted_name_and_says_so():
+    decisions = decide("alpaca", [dict(MIXED[0], tool="alpaca.createWatchlist", category="write")], "balanced")
+    config = assert_intercept_loads(render("intercept", "alpaca", "balanced", decisions)[0], decisions)
+    ok, _, message = intercept_allows(config, "alpaca.createWatchlist")
+    assert not ok and message.startswith("alpaca.createWatchlist is denied: Intercept cannot rate-limit a tool whose name"
+                                         " has a dot, and the policy allows it only at 30 calls a minute.")
+    # What would happen otherwise: Intercept refuses the whole file
+    broken = "version: '1'\ndefault: deny\ntools:\n  alpaca.createWatchlist:\n    rules:\n    - {name: limit, rate_limit: 30/minute}\n"
+    assert intercept_validate(intercept_load(broken)) == [
+        "tools.alpaca.createWatchlist.rules[0]: condition references state.alpaca.createWatchlist._rate_minute"
+        " but no matching state block found"]
+
+
+def test_the_intercept_mirror_catches_what_intercept_refuses():
+    refused = {
+        "hide: [' ']": "hide[0]: entry must not be empty",
+        "tools: {x: {rules: [{action: deny, rate_limit: 5/minute}]}}": 'rate_limit cannot be used with action "deny"',
+        "tools: {x: {rules: [{name: r, action: evaluate}]}}": "evaluate rules must have at least one condition",
+        "tools: {x: {rules: [{action: deny}]}}": "rule must have a name",
+        "tools: {x: {rules: [{rate_limit: 5/week}]}}": "rate_limit window must be",
+    }
+    for body, says in refused.items():
+        errors = intercept_validate(intercept_load("version: '1'\ndefault: deny\n" + body + "\n"))
+        assert any(says in e for e in errors), (body, errors)
+
+
+@pytest.mark.parametrize("profile", ["strict", "balanced", "permissive"])
+def test_every_exported_intercept_file_loads(sliced_db, tmp_path, profile):
+    out = tmp_path / profile
+    assert run("export-policies", out, "--format", "intercept", "--profile", profile, "--db", sliced_db).exit_code == 0
+    for entry in json.loads((out / "_index.json").read_text()):
+        config = intercept_load((out / entry["file"]).read_text())
+        assert intercept_validate(config) == [], entry["file"]
