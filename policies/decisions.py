@@ -211,7 +211,7 @@ def decide(server, tools, profile="balanced", overrides=None):
         flags = tool.get("flags") or []
         evidence = [e for e in (tool.get("evidence") or []) if not e.startswith("against:")][:2]
         why = f" ({'; '.join(evidence)})" if evidence else ""
-        label = f"{category or 'unclassified'}, {tool.get('risk') or '?'} risk{why}"
+        label = f"{category}, {tool.get('risk') or 'unknown'} risk{why}" if category else f"not yet classified{why}"
         rule, source = table.get(category, UNCLASSIFIED), f"profile {profile}"
         if "suspicious_instructions" in flags:
             rule = SUSPICIOUS
@@ -223,7 +223,7 @@ def decide(server, tools, profile="balanced", overrides=None):
         decisions.append(Decision(
             tool=tool["tool"], action=rule.action, per_minute=rule.per_minute, approval=rule.approval,
             category=category, risk=tool.get("risk"), confidence=tool.get("confidence"), hash=tool.get("hash"),
-            reason=f"{label}: {rule.says} [{source}]", source=source,
+            reason=f"{label}: {'denied' if rule is UNCLASSIFIED else rule.says} [{source}]", source=source,
         ))
     return decisions
 

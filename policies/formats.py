@@ -142,7 +142,7 @@ def intercept(server, profile, decisions, info):
         elif action == "allow" and d.per_minute and "." in d.tool:
             tools[d.tool] = _deny_rule(d, f"{d.tool} is denied: Intercept cannot rate-limit a tool whose name "
                                           f"has a dot, and the policy allows it only at {d.per_minute} calls a minute."
-                                          f" Why: {d.reason}")
+                                          f" Decision: {d.reason}")
         elif action == "allow":
             rules = []
             if d.per_minute:
@@ -150,23 +150,47 @@ def intercept(server, profile, decisions, info):
                               "on_deny": f"{d.tool} is limited to {d.per_minute} calls a minute; try again later."})
             tools[d.tool] = {"rules": rules}
         elif action == "ask":
-            tools[d.tool] = _deny_rule(d, f"{d.tool} is denied: it needs a human's approval of each call, which "
-                                          f"Intercept cannot ask for. Why: {d.reason}")
+            tools[d.tool] = _deny_rule(d, f"{d.tool} is denied: the policy allows it only with a human's approval of"
+                                          f" each call, which Intercept cannot ask for. Decision: {d.reason}")
         else:
-            tools[d.tool] = _deny_rule(d, f"{d.tool} is denied. Why: {d.reason}")
-    document = {
-        "version": "1",
-        "description": f"Recommended policy for MCP server {server} (mcp-risk, {profile} profile)",
-        "default": "deny",
-        "hide": hide,
-        "tools": tools,
-        "x-mcp-risk": info,
-    }
-    text = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True, width=120)
+            tools[d.tool] = _deny_rule(d, f"{d.tool} is denied. Decision: {d.reason}")
+    asked = [d for d in decisions if d.action == "ask"]
+    recommended = [d for d in decisions if d.action == "allow" and d.approval == "recommended"]
+    description = f"Recommended policy for MCP server {server} (mcp-risk, {profile} profile)."
+    if asked or recommended:
+        description += (f" Intercept cannot ask a human for approval: {_count(asked, 'tool that needs', 'tools that need')}"
+                        f" it for each call {'is' if len(asked) == 1 else 'are'} denied, and the approval recommended for"
+                        f" {_count(recommended, 'allowed tool', 'allowed tools')} is not asked for.")
+    document = {"version": "1", "description": description, "default": "deny", "hide": hide, "tools": tools}
+    # No folding (width): every line at the left margin is a top-level key, so the pins can follow as one.
+    text = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True, width=1 << 30)
     if "\x85" in text:
         # PyYAML writes a NEL (U+0085) as it is and reads it back as a line break: `get\x85` would
         # come back as `get `, another tool's name. Escaped (ASCII output), every name survives.
-        text = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=False, width=120)
+        text = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=False, width=1 << 30)
+    return text + INTERCEPT_PINS + yaml_json(info) + "\n", None
+
+
+# The pins go last, on one line, as JSON that is also YAML: JSON is a flow mapping to YAML (what
+# Intercept's yaml.v3 skips, as the key is none of its own), written by the C encoder and read back
+# by json.loads, where the YAML emitter and loader spend ~10 ms a server in pure Python.
+INTERCEPT_PINS = "x-mcp-risk: "
+# What YAML will not read as it is in a quoted scalar (non-printable, or a line break to it); JSON has
+# already escaped what is below U+0020, and every character past U+FFFF is printable to YAML.
+_YAML_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+
+
+def yaml_json(value):
+    """JSON text that YAML parsers read as the same value."""
+    text = json.dumps(value, ensure_ascii=False, separators=(", ", ": "), allow_nan=False)
+    return _YAML_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _split_pins(text):
+    """(the policy, the pins' JSON or None) of an Intercept file we wrote."""
+    head, found, tail = text.rpartition("\n" + INTERCEPT_PINS)
+    if found and "\n" not in tail.rstrip("\n"):
+        return head + "\n", tail
     return text, None
 
 
@@ -181,11 +205,17 @@ _RATE = re.compile(r"[1-9][0-9]*/(minute|hour|day)")
 
 def check_intercept(text):
     yaml, _, loader = _yaml()
+    policy, pinned = _split_pins(text)
     try:
-        document = yaml.load(text, Loader=loader)
+        document = yaml.load(policy, Loader=loader)
     except yaml.YAMLError as error:
         raise PolicyFormatError(f"not valid YAML: {error}") from None
     _expect(isinstance(document, dict), "a policy is a mapping")
+    if pinned is not None:
+        try:
+            document["x-mcp-risk"] = json.loads(pinned)
+        except ValueError:
+            raise PolicyFormatError("x-mcp-risk: not the JSON mcp-risk writes") from None
     _expect(document.get("version") == "1", 'version must be "1"')
     _expect(document.get("default") in ("allow", "deny"), 'default must be "allow" or "deny"')
     hide = document.get("hide") or []
@@ -353,12 +383,14 @@ def pins(text):
     try:
         document = json.loads(text)
     except json.JSONDecodeError:
-        import yaml
+        document = _intercept_pins(text)
+        if document is None:
+            import yaml
 
-        try:
-            document = yaml.safe_load(text)
-        except (yaml.YAMLError, ValueError, RecursionError):
-            document = None
+            try:
+                document = yaml.safe_load(text)
+            except (yaml.YAMLError, ValueError, RecursionError):
+                document = None
     except (ValueError, RecursionError):  # a 5,000-digit number; nesting past the stack
         document = None
     if isinstance(document, dict) and isinstance(document.get("x-mcp-risk"), dict):
@@ -377,6 +409,16 @@ def pins(text):
                 and all(isinstance(decision.get(k), (str, type(None))) for k in ("action", "category", "risk", "hash")),
                 f"decisions.{str(tool)[:80]!r}: expected an object with text action, category, risk and hash")
     return document
+
+
+def _intercept_pins(text):
+    """The pins line of an Intercept file as we write it, read as JSON; None if there is none."""
+    _, pinned = _split_pins(text)
+    try:
+        document = json.loads(pinned) if pinned is not None else None
+    except (ValueError, RecursionError):
+        return None
+    return {"x-mcp-risk": document} if isinstance(document, dict) else None
 
 
 def _json(text):

@@ -196,14 +196,14 @@ def test_every_exported_policy_stays_in_its_folder(hostile, tmp_path, fmt):
     names = [entry["file"] for entry in index]
     assert len(set(names)) == len(names)  # never two servers in one file
     written = {p.name for p in out.iterdir()}
-    sidecars = {n.rsplit(".", 1)[0] + SIDECAR for n in names} if fmt == "claude" else set()
+    sidecars = {n.rsplit(".", 1)[0] + SIDECAR for n in names} if fmt in ("claude", "policylayer") else set()
     assert written == set(names) | sidecars | {"_index.json"}
     assert all(p.is_file() and p.resolve().parent == out.resolve() for p in out.iterdir())
     assert list(tmp_path.iterdir()) == [out]
     for entry in index:
         text = (out / entry["file"]).read_text(encoding="utf-8")
         CHECK[fmt](text)
-        pinned = pins((out / (entry["file"].rsplit(".", 1)[0] + SIDECAR)).read_text() if fmt == "claude" else text)
+        pinned = pins((out / (entry["file"].rsplit(".", 1)[0] + SIDECAR)).read_text() if fmt in ("claude", "policylayer") else text)
         assert pinned["server"] == entry["server"]
         assert set(pinned["decisions"]) == {t for s, t, _ in hostile.expected if s == entry["server"]}
     for payload in hostile.payloads:  # ../../etc/passwd.json, /etc/passwd.json and friends: never written
@@ -221,7 +221,7 @@ def test_the_policy_of_each_hostile_server(hostile, fmt):
         code, out, err = cli_run("policy", "--format", fmt, "--db", hostile.db, "--", server)
         assert code == 0, (server, err)
         CHECK[fmt](out)
-        if fmt != "claude":
+        if fmt not in ("claude", "policylayer"):  # these keep their pins in a sidecar, written with -o
             assert pins(out)["server"] == server
 
 

@@ -295,7 +295,7 @@ def test_every_policy_format_takes_any_name(tools, server, fmt, profile):
             for i, (name, category, odd) in enumerate(tools)]
     text, sidecar = render(fmt, server, profile, decide(server, rows, profile))  # render runs CHECK
     CHECK[fmt](text)
-    pinned = pins(sidecar if fmt == "claude" else text)
+    pinned = pins(sidecar if fmt in ("claude", "policylayer") else text)
     assert pinned["server"] == server
     assert set(pinned["decisions"]) == {name for name, _, _ in tools}  # every name, byte for byte
     text.encode("utf-8")
