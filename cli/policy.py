@@ -1,5 +1,7 @@
 """`mcp-risk policy` and `mcp-risk export-policies`: thin layers over `policies` (decide, render, write)."""
 
+import json
+
 import click
 
 from ..catalogue.db import open_catalogue
@@ -29,10 +31,14 @@ def _load_overrides(path):
 @click.argument("server")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
 @policy_options
-@click.option("--claude-server", help="The server's name in your Claude Code config (claude format); default: its catalogue name.")
+@click.option("--claude-server", metavar="KEY",
+              help="The server's key in your Claude Code config (`mcpServers` in .mcp.json), for --format claude. "
+                   "Without it the key is guessed from the catalogue name, with a warning.")
+@click.option("--force", is_flag=True,
+              help="With --format claude -o: replace an existing settings file instead of merging into it.")
 @db_option
 @reports_errors
-def policy(server, output, fmt, profile, overrides, claude_server, db_path):
+def policy(server, output, fmt, profile, overrides, claude_server, force, db_path):
     """The recommended policy for one server.
 
     \b
@@ -45,14 +51,31 @@ def policy(server, output, fmt, profile, overrides, claude_server, db_path):
                   with approval per call
     \b
     Formats: policylayer (policy.json), intercept (YAML), claude (settings.json
-    permissions; reasons go to a .mcp-risk.json sidecar), cedar (ToolHive).
-    A format that cannot ask for approval denies instead. Every decision carries its
-    reason and the tool's definition hash, which `mcp-risk diff --policy` checks later.
+    permissions), cedar (ToolHive). policylayer and claude keep reasons and pins in a
+    .mcp-risk.json sidecar beside the -o file. A format that cannot ask for approval
+    denies instead; one that cannot rate-limit allows without the limit (a warning says so).
+    Every decision carries its reason and the tool's definition hash, which
+    `mcp-risk diff --policy` checks later.
+    
+    With --format claude -o FILE, an existing settings file is merged into: every other
+    key and rule is kept, and only this server's mcp__<KEY>__<tool> rules are replaced.
     """
+    from pathlib import Path
+
     from ..policies.export import server_policy, sidecar_name, write_atomically
+    from ..policies.formats import PolicyFormatError, claude_prefix, merge_claude_settings
 
     text, sidecar = server_policy(open_catalogue(db_path, create=False), server, fmt, profile,
                                   _load_overrides(overrides), claude_server)
+    if fmt == "claude":
+        _claude_warnings(json.loads(sidecar), guessed=[server] if not claude_server else [])
+    if output and fmt == "claude" and Path(output).exists() and not force:
+        key = json.loads(sidecar)["claude_server"]
+        try:
+            existing = Path(output).read_text(encoding="utf-8")
+            text = merge_claude_settings(existing, json.loads(text), claude_prefix(key))
+        except (OSError, UnicodeDecodeError, PolicyFormatError) as error:
+            raise click.ClickException(visible(f"{output}: cannot merge into it ({error}); --force replaces it")) from None
     if output:
         write_atomically(output, text)
         click.echo(f"wrote {output}", err=True)
@@ -63,12 +86,35 @@ def policy(server, output, fmt, profile, overrides, claude_server, db_path):
         click.echo(text, nl=False)
 
 
+def _claude_warnings(sidecar, guessed):
+    for server in guessed:
+        click.echo(visible(f"warning: {server}: its key in your Claude Code config was guessed as "
+                           f"{sidecar['claude_server']!r}; pass --claude-server KEY if it is another"), err=True)
+    limited = sidecar["not_expressed"]["rate_limited_tools"]
+    if limited:
+        click.echo(f"warning: Claude Code cannot rate-limit: {len(limited)} rate-limited "
+                   f"tool{'s are' if len(limited) != 1 else ' is'} allowed without a limit", err=True)
+
+
+def _claude_keys(pairs):
+    keys = {}
+    for pair in pairs:
+        server, equals, key = pair.rpartition("=")
+        if not equals or not server or not key:
+            raise click.BadParameter(visible(f"{pair!r}: expected SERVER=KEY"), param_hint="--claude-server")
+        keys[server] = key
+    return keys
+
+
 @click.command("export-policies")
 @click.argument("directory", type=click.Path(file_okay=False))
 @policy_options
+@click.option("--claude-server", "claude_servers", multiple=True, metavar="SERVER=KEY",
+              help="A catalogue server's key in your Claude Code config, for --format claude; repeat for each. "
+                   "Other servers' keys are guessed, with a warning.")
 @db_option
 @reports_errors
-def export_policies(directory, fmt, profile, overrides, db_path):
+def export_policies(directory, fmt, profile, overrides, claude_servers, db_path):
     """Write one policy per server into DIRECTORY, plus _index.json.
 
     File names are safe whatever a server is called: plain lowercase names are kept, others are
@@ -77,12 +123,23 @@ def export_policies(directory, fmt, profile, overrides, db_path):
     """
     from ..policies.export import export_policies as export
 
+    keys = _claude_keys(claude_servers)
     rules = _load_overrides(overrides)
     db = open_catalogue(db_path, create=False)
     servers = db.execute("SELECT count(DISTINCT server_id) FROM tools WHERE status = 'listed'").fetchone()[0]
     with progress_bar(servers, "Writing policies") as bar:
-        index = export(db, directory, progress=bar.update, fmt=fmt, profile=profile, overrides=rules)
+        index = export(db, directory, progress=bar.update, fmt=fmt, profile=profile, overrides=rules,
+                       claude_servers=keys)
     hidden = sum(entry["hide"] for entry in index)
+    if fmt == "claude":
+        guessed = [entry for entry in index if entry["claude_server_guessed"]]
+        if guessed:
+            click.echo(f"warning: {len(guessed)} servers' keys in your Claude Code config were guessed from their "
+                       f"catalogue names (see claude_server in _index.json); pass --claude-server SERVER=KEY", err=True)
+        limited = sum(entry["rate_limited"] for entry in index)
+        if limited:
+            click.echo(f"warning: Claude Code cannot rate-limit: {limited} rate-limited tools are allowed without a limit",
+                       err=True)
     click.echo(f"wrote {len(index)} {fmt} policies to {directory} ({hidden} tools hidden); index: {directory}/_index.json")
 
 

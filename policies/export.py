@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 
 from .decisions import decide, reads_allowed
-from .formats import EXTENSIONS, SIDECAR, render
+from .formats import EXTENSIONS, SIDECAR, guess_claude_key, render
 from ..catalogue.queries import server_tools
 
 
@@ -91,9 +91,15 @@ def write_atomically(path, text):
         raise
 
 
-def export_policies(db, directory, progress=None, fmt="policylayer", profile="balanced", overrides=None):
-    """One policy file per server whose tools are known (plus a sidecar for Claude Code), and
-    `_index.json` mapping servers to files. Returns the index entries."""
+def export_policies(db, directory, progress=None, fmt="policylayer", profile="balanced", overrides=None,
+                    claude_servers=None):
+    """One policy file per server whose tools are known (plus a sidecar for PolicyLayer and Claude Code),
+    and `_index.json` mapping servers to files. Returns the index entries.
+
+    `claude_servers` maps catalogue server names to their keys in the user's Claude Code config (what
+    `scan` reads from the config it probes); a server not in it gets a guessed key, and its index entry
+    says `"claude_server_guessed": true`."""
+    claude_servers = claude_servers or {}
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     # SQLite picks out the first pieces of evidence (all a reason quotes) and the one flag that
@@ -116,12 +122,17 @@ def export_policies(db, directory, progress=None, fmt="policylayer", profile="ba
         name = unique_filename(current, suffix, used)
         decisions = decide(current, tools, profile, overrides)
         text, sidecar = render(fmt, current, profile, decisions, [t["classifier_version"] for t in tools if t["classifier_version"]],
-                               reads=reads_allowed(current, profile, overrides))
+                               server_as=claude_servers.get(current), reads=reads_allowed(current, profile, overrides))
         write_atomically(directory / name, text)
         if sidecar is not None:
             write_atomically(directory / sidecar_name(name), sidecar)
         counts = {action: sum(1 for d in decisions if d.action == action) for action in ("allow", "ask", "deny", "hide")}
-        index.append({"server": current, "file": name, "tools": len(tools), **counts})
+        entry = {"server": current, "file": name, "tools": len(tools), **counts,
+                 "rate_limited": sum(1 for d in decisions if d.action == "allow" and d.per_minute)}
+        if fmt == "claude":
+            entry.update(claude_server=claude_servers.get(current) or guess_claude_key(current),
+                         claude_server_guessed=current not in claude_servers)
+        index.append(entry)
         if progress:
             progress(1)
 

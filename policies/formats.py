@@ -1,16 +1,19 @@
 """Render decisions as the policy files that gateways and clients read, and check what we render.
 
-Each format expresses the four actions as closely as it can, and never more loosely:
-a format that cannot ask a human for approval denies instead.
+Each format expresses the four actions as closely as it can: a format that cannot ask a human for
+approval denies instead; one that cannot rate-limit (policylayer's documented shape, claude, cedar)
+allows without the limit, and says so (in its sidecar or a comment; the CLI warns).
 
-  policylayer  PolicyLayer hosted policy.json: default deny, `hide`, `tools` with `limits`
+  policylayer  PolicyLayer hosted policy.json: default deny, `hide`, `tools` (no limits: see below)
   intercept    PolicyLayer Intercept YAML: default deny, `hide`, `tools.<name>.rules`
   claude       Claude Code settings.json `permissions` with mcp__<server>__<tool> entries
-  cedar        ToolHive Cedar authorization config: default deny, one `permit` per allowed tool
+  cedar        ToolHive Cedar authorization config: default deny, one `permit` per allowed tool,
+               prompts and resources permitted when reads are
 
-Reasons and the definition hash of every decided tool travel under `x-mcp-risk`, which the
-PolicyLayer, Intercept and ToolHive parsers ignore. Claude Code rejects unknown settings keys,
-so for it they go in a sidecar file (`<name>.mcp-risk.json`).
+Reasons and the definition hash of every decided tool travel under `x-mcp-risk` where the format's
+reader ignores unknown keys (Intercept's loader, ToolHive's Cedar config). PolicyLayer's documented
+shape has no place for them and Claude Code's settings are the user's own file, so for these two they
+go in a sidecar file (`<name>.mcp-risk.json`).
 """
 
 import json
@@ -123,12 +126,11 @@ def check_policylayer(text):
 def _yaml():
     import yaml
 
-    # libyaml's C emitter and parser when PyYAML was built with it: the pure-Python ones are ~20x slower.
-    return yaml, getattr(yaml, "CSafeDumper", yaml.SafeDumper), getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    # libyaml's C parser when PyYAML was built with it: the pure-Python one is several times slower.
+    return yaml, getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def intercept(server, profile, decisions, info):
-    yaml, dumper, _ = _yaml()
     tools, hide = {}, []
     for d in decisions:
         if d.tool == "*":
@@ -161,19 +163,37 @@ def intercept(server, profile, decisions, info):
         description += (f" Intercept cannot ask a human for approval: {_count(asked, 'tool that needs', 'tools that need')}"
                         f" it for each call {'is' if len(asked) == 1 else 'are'} denied, and the approval recommended for"
                         f" {_count(recommended, 'allowed tool', 'allowed tools')} is not asked for.")
-    document = {"version": "1", "description": description, "default": "deny", "hide": hide, "tools": tools}
-    # No folding (width): every line at the left margin is a top-level key, so the pins can follow as one.
-    text = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=True, width=1 << 30)
-    if "\x85" in text:
-        # PyYAML writes a NEL (U+0085) as it is and reads it back as a line break: `get\x85` would
-        # come back as `get `, another tool's name. Escaped (ASCII output), every name survives.
-        text = yaml.dump(document, Dumper=dumper, sort_keys=False, allow_unicode=False, width=1 << 30)
-    return text + INTERCEPT_PINS + yaml_json(info) + "\n", None
+    lines = ['version: "1"', f"description: {yaml_json(description)}", "default: deny"]
+    lines += ["hide:", *(f"- {yaml_json(name)}" for name in hide)] if hide else ["hide: []"]
+    lines += ["tools:"] if tools else ["tools: {}"]
+    for name, entry in tools.items():
+        key = yaml_json(name)
+        # YAML reads a key written plainly only up to 1024 characters; a longer one takes `? key` / `:`.
+        lines += [f"  ? {key}", "  :"] if len(key) > 1000 else [f"  {key}:"]
+        if not entry["rules"]:
+            lines.append("    rules: []")
+            continue
+        lines.append("    rules:")
+        for rule in entry["rules"]:
+            for i, (key, value) in enumerate(rule.items()):
+                lines.append(f"    {'-' if i == 0 else ' '} {key}: {yaml_json(value)}")
+    if any(len(tool) > 300 and len(yaml_json(tool)) > 1000 for tool in info["decisions"]):
+        # A flow mapping's plain keys too are read only up to 1024 characters: PyYAML's emitter writes
+        # a longer one as `? key`, which is not JSON (so pins() reads these few files as YAML).
+        yaml, _ = _yaml()
+        pins = yaml.dump({"x-mcp-risk": info}, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper),
+                         allow_unicode=False, sort_keys=False, width=1 << 30)
+    else:
+        pins = INTERCEPT_PINS + yaml_json(info) + "\n"
+    return "\n".join(lines) + "\n" + pins, None
 
 
-# The pins go last, on one line, as JSON that is also YAML: JSON is a flow mapping to YAML (what
-# Intercept's yaml.v3 skips, as the key is none of its own), written by the C encoder and read back
-# by json.loads, where the YAML emitter and loader spend ~10 ms a server in pure Python.
+# Written line by line, every scalar double-quoted the way JSON quotes it (with what YAML would not read
+# as it is escaped too): a name can never be read as anything but itself, `yes`, `~`, `*a` and NEL
+# (U+0085, which PyYAML's own emitter once wrote raw and read back as a line break) included. The
+# pins go last, on one line, as JSON that is also YAML: a flow mapping to YAML (what Intercept's
+# yaml.v3 skips, as the key is none of its own), written by the C encoder and read back by json.loads.
+# PyYAML's pure-Python representer and constructor took ~10 ms a server.
 INTERCEPT_PINS = "x-mcp-risk: "
 # What YAML will not read as it is in a quoted scalar (non-printable, or a line break to it); JSON has
 # already escaped what is below U+0020, and every character past U+FFFF is printable to YAML.
@@ -204,7 +224,7 @@ _RATE = re.compile(r"[1-9][0-9]*/(minute|hour|day)")
 
 
 def check_intercept(text):
-    yaml, _, loader = _yaml()
+    yaml, loader = _yaml()
     policy, pinned = _split_pins(text)
     try:
         document = yaml.load(policy, Loader=loader)
@@ -238,28 +258,55 @@ def check_intercept(text):
 
 
 # -- Claude Code settings.json --------------------------------------------------------------------
+# Claude Code names an MCP tool `mcp__<server>__<tool>`, each part through its normalizeNameForMCP:
+# `name.replace(/[^a-zA-Z0-9_-]/g, "_")`, a JavaScript regex without the `u` flag, so it replaces each
+# UTF-16 code unit: a character past U+FFFF (an emoji) becomes two underscores.
 _CLAUDE_UNSAFE = re.compile(r"[^A-Za-z0-9_-]")
 CLAUDE_ENTRY = re.compile(r"mcp__[A-Za-z0-9_-]+__[A-Za-z0-9_-]+")
+CLAUDE_LISTS = ("allow", "ask", "deny")
+_CLAUDE_RANK = {kind: rank for rank, kind in enumerate(CLAUDE_LISTS)}  # deny wins, then ask
 
 
 def claude_name(part):
     """A server or tool name as Claude Code spells it in permission rules."""
-    return _CLAUDE_UNSAFE.sub("_", part) or "_"
+    return _CLAUDE_UNSAFE.sub(lambda m: "__" if ord(m.group()) > 0xFFFF else "_", part) or "_"
+
+
+_AFFIXES = re.compile(r"^(?:mcp-server-|server-|mcp-)|(?:-mcp-server|-server-mcp|-mcp|-server)$", re.I)
+
+
+def guess_claude_key(server):
+    """A guess at a catalogue server's key in a user's Claude Code config (`.mcp.json` `mcpServers`):
+    the last part of its name without "mcp"/"server" affixes (`github/github-mcp-server` -> `github`,
+    `modelcontextprotocol/server-filesystem` -> `filesystem`). Only a guess: callers warn."""
+    last = server.rstrip("/").rsplit("/", 1)[-1]
+    return _AFFIXES.sub("", last) or last or server
+
+
+def claude_prefix(server_key):
+    return f"mcp__{claude_name(server_key)}__"
 
 
 def claude(server, profile, decisions, info, server_as=None):
-    prefix = f"mcp__{claude_name(server_as or server)}__"
-    permissions = {"allow": [], "ask": [], "deny": []}
+    server_as = server_as or guess_claude_key(server)
+    prefix = claude_prefix(server_as)
+    chosen = {}  # rule -> list; two tools Claude Code names alike get the stricter of their two rules
+    unlimited = []
     for d in decisions:
         entry = prefix + claude_name(d.tool)
         if d.action == "allow":
             # Claude Code cannot rate-limit; an approval recommendation becomes a question.
-            permissions["ask" if d.approval == "recommended" else "allow"].append(entry)
-        elif d.action == "ask":
-            permissions["ask"].append(entry)
+            kind = "ask" if d.approval == "recommended" else "allow"
+            if d.per_minute:
+                unlimited.append(d.tool)
         else:
-            permissions["deny"].append(entry)
-    info = dict(info, claude_server=server_as or server)
+            kind = "ask" if d.action == "ask" else "deny"
+        if _CLAUDE_RANK[kind] > _CLAUDE_RANK.get(chosen.get(entry), -1):
+            chosen[entry] = kind
+    permissions = {kind: [e for e, k in chosen.items() if k == kind] for kind in CLAUDE_LISTS}
+    info = dict(info, claude_server=server_as, claude_prefix=prefix,
+                not_expressed={"rate_limits": "Claude Code cannot rate-limit: these tools are allowed without a limit",
+                               "rate_limited_tools": unlimited})
     return pretty_json({"permissions": permissions}), pretty_json(info)
 
 
@@ -267,11 +314,30 @@ def check_claude(text):
     document = _json(text)
     _expect(set(document) == {"permissions"}, "settings hold only `permissions`")
     permissions = document["permissions"]
-    _expect(set(permissions) <= {"allow", "ask", "deny"}, "permissions hold allow, ask and deny")
+    _expect(set(permissions) <= set(CLAUDE_LISTS), "permissions hold allow, ask and deny")
+    seen = set()
     for kind, entries in permissions.items():
         for entry in entries:
             _expect(bool(CLAUDE_ENTRY.fullmatch(entry)), f"{kind}: {entry!r} is not an mcp__<server>__<tool> name")
+            _expect(entry not in seen, f"{entry!r} is in more than one list, or twice")
+            seen.add(entry)
     return document
+
+
+def merge_claude_settings(existing, ours, prefix):
+    """`ours` (our settings document) merged into the user's `existing` settings text: every other key
+    and rule kept, only the rules for this server's tools (`<prefix><tool>`) replaced. Raises
+    PolicyFormatError if `existing` is not a settings object."""
+    document = _json(existing)
+    permissions = document.get("permissions", {})
+    _expect(isinstance(permissions, dict), "its `permissions` is not an object")
+    merged = dict(permissions)
+    for kind in CLAUDE_LISTS:
+        theirs = permissions.get(kind, [])
+        _expect(isinstance(theirs, list), f"its `permissions.{kind}` is not a list")
+        kept = [e for e in theirs if not (isinstance(e, str) and e.startswith(prefix) and len(e) > len(prefix))]
+        merged[kind] = kept + [e for e in ours["permissions"][kind] if e not in kept]
+    return json.dumps(dict(document, permissions=merged), indent=2, ensure_ascii=False) + "\n"
 
 
 # -- ToolHive Cedar -------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ from conftest import run
 # Names a consumer could misread: quotes, backslashes, wildcards, dots, control and bidi characters,
 # an emoji (two UTF-16 units), names that collapse to one another once mangled.
 EDGE_NAMES = ["*", 'say "hi"\\', "back\\slash", "alpaca.createWatchlist", "tab\there", "line\nbreak", "名前",
-              "rocket🚀", "a.b", "a_b", "a b", "bidi\u202etxt", "../../etc/passwd", "<script>", " ", "get\x85"]
+              "rocket🚀", "a.b", "a_b", "a b", "bidi\u202etxt", "../../etc/passwd", "<script>", " ", "get\x85", "yes",
+              "~", "x" * 2000]
 
 
 def edge_tools(category="read"):
