@@ -77,11 +77,27 @@ def sidecar_name(policy_file):
     return (stem if dot else str(policy_file)) + SIDECAR
 
 
+def _umask():
+    mask = os.umask(0o022)  # only readable by setting it: set back at once
+    os.umask(mask)
+    return mask
+
+
+def _mode_for(path):
+    try:
+        return path.stat().st_mode & 0o7777
+    except OSError:
+        return 0o666 & ~_umask()
+
+
 def write_atomically(path, text):
     """Write a file whole or not at all: a crash never leaves half a policy behind."""
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     try:
+        # mkstemp makes the file 0600; a policy is read by a gateway's user or mounted into a container,
+        # so it gets the mode of the file it replaces, or what the umask gives a new file.
+        os.chmod(temporary, _mode_for(path))
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(text)
         os.replace(temporary, path)

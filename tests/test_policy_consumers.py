@@ -157,3 +157,106 @@ def test_every_exported_intercept_file_loads(sliced_db, tmp_path, profile):
     for entry in json.loads((out / "_index.json").read_text()):
         config = intercept_load((out / entry["file"]).read_text())
         assert intercept_validate(config) == [], entry["file"]
+
+
+# -- Claude Code ----------------------------------------------------------------------------------
+import os  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import jsonschema  # noqa: E402
+
+from mcp_risk.policies.formats import claude_name  # noqa: E402
+
+SCHEMA = json.loads((Path(__file__).parent / "fixtures" / "schemastore" / "claude-code-settings.json").read_text())
+SETTINGS = jsonschema.Draft7Validator(SCHEMA)
+
+
+def assert_claude_valid(text):
+    document = json.loads(text)
+    errors = [f"{list(e.path)}: {e.message}" for e in SETTINGS.iter_errors(document)]
+    assert errors == []
+    return document
+
+
+def test_claude_names_are_mangled_as_claude_code_does():
+    # normalizeNameForMCP: /[^a-zA-Z0-9_-]/g on UTF-16 code units
+    assert claude_name("rocket🚀") == "rocket__"  # one emoji, two code units
+    assert claude_name("名前") == "__" and claude_name("a.b c") == "a_b_c" and claude_name("ok-_9") == "ok-_9"
+    assert claude_name("e\u0301") == "e_"  # a combining accent is its own code unit
+
+
+@pytest.mark.parametrize("profile", ["strict", "balanced", "permissive"])
+def test_claude_settings_validate_against_schemastore_and_merge_duplicates(profile):
+    decisions = decide("evil", MIXED, profile)
+    text, sidecar = render("claude", "evil", profile, decisions, server_as="my server")
+    permissions = assert_claude_valid(text)["permissions"]
+    everything = [e for entries in permissions.values() for e in entries]
+    assert len(everything) == len(set(everything))  # schema's uniqueItems, and one list per rule
+    assert "mcp__my_server__rocket__" in everything
+    # "a.b", "a_b", "a b" all become a_b: one rule, the strictest of the three
+    assert sum(e == "mcp__my_server__a_b" for e in everything) == 1
+    strict = decide("s", [dict(MIXED[0], tool="a.b", category="destructive"), dict(MIXED[0], tool="a_b")], profile)
+    merged = json.loads(render("claude", "s", profile, strict, server_as="s")[0])["permissions"]
+    expected = "ask" if profile == "permissive" else "deny"  # permissive asks for destructive tools
+    assert merged[expected] == ["mcp__s__a_b"] and "mcp__s__a_b" not in merged["allow"]
+    assert json.loads(sidecar)["claude_server"] == "my server"
+
+
+@pytest.mark.parametrize("profile", ["strict", "balanced", "permissive"])
+def test_every_exported_claude_file_validates(sliced_db, tmp_path, profile):
+    out = tmp_path / profile
+    result = run("export-policies", out, "--format", "claude", "--profile", profile, "--db", sliced_db,
+                 "--claude-server", "modelcontextprotocol/server-filesystem=fs")
+    assert result.exit_code == 0, result.output
+    index = json.loads((out / "_index.json").read_text())
+    for entry in index:
+        permissions = assert_claude_valid((out / entry["file"]).read_text())["permissions"]
+        assert all(e.startswith(f"mcp__{claude_name(entry['claude_server'])}__") for v in permissions.values() for e in v)
+    fs = next(e for e in index if e["server"] == "modelcontextprotocol/server-filesystem")
+    assert fs["claude_server"] == "fs" and not fs["claude_server_guessed"]
+    assert "servers' keys in your Claude Code config were guessed" in result.stderr
+    if profile != "strict":
+        assert "Claude Code cannot rate-limit" in result.stderr
+
+
+def test_claude_settings_merge_into_the_users_file(sliced_db, tmp_path):
+    settings = tmp_path / "settings.json"
+    theirs = {"$schema": "https://json.schemastore.org/claude-code-settings.json", "model": "opus",
+              "permissions": {"allow": ["Bash(npm run *)", "mcp__filesystem__read_text_file", "mcp__other__x"],
+                              "deny": ["mcp__filesystem__old_tool"], "defaultMode": "default"},
+              "someFutureKey": {"kept": True}}
+    settings.write_text(json.dumps(theirs))
+    os.chmod(settings, 0o640)
+    result = run("policy", FS_SERVER, "--format", "claude", "-o", settings, "--db", sliced_db)
+    assert result.exit_code == 0, result.output
+    assert "was guessed as 'filesystem'" in result.stderr and "cannot rate-limit" in result.stderr
+    merged = assert_claude_valid(settings.read_text())
+    assert {k: merged[k] for k in ("$schema", "model", "someFutureKey")} == {k: theirs[k] for k in ("$schema", "model", "someFutureKey")}
+    assert merged["permissions"]["defaultMode"] == "default"
+    assert "Bash(npm run *)" in merged["permissions"]["allow"] and "mcp__other__x" in merged["permissions"]["allow"]
+    assert "mcp__filesystem__old_tool" not in merged["permissions"]["deny"]  # this server's rules are ours
+    assert "mcp__filesystem__write_file" in merged["permissions"]["deny"]
+    assert merged["permissions"]["allow"].count("mcp__filesystem__read_text_file") == 1
+    assert settings.stat().st_mode & 0o777 == 0o640  # the user's file keeps its mode
+    # Not a settings object: refused, left as it was, unless --force
+    settings.write_text("[1, 2]")
+    refused = run("policy", FS_SERVER, "--format", "claude", "-o", settings, "--db", sliced_db)
+    assert refused.exit_code == 1 and "cannot merge into it" in refused.output and settings.read_text() == "[1, 2]"
+    forced = run("policy", FS_SERVER, "--format", "claude", "-o", settings, "--force", "--db", sliced_db)
+    assert forced.exit_code == 0 and set(json.loads(settings.read_text())) == {"permissions"}
+
+
+FS_SERVER = "modelcontextprotocol/server-filesystem"
+
+
+# -- File modes -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["policylayer", "claude"])
+def test_written_policies_respect_the_umask(sliced_db, tmp_path, fmt):
+    old = os.umask(0o027)
+    try:
+        assert run("export-policies", tmp_path / "out", "--format", fmt, "--db", sliced_db).exit_code == 0
+        assert run("policy", FS_SERVER, "--format", fmt, "-o", tmp_path / "one.json", "--db", sliced_db).exit_code == 0
+    finally:
+        os.umask(old)
+    files = list((tmp_path / "out").iterdir()) + [tmp_path / "one.json", tmp_path / "one.mcp-risk.json"]
+    assert {f.stat().st_mode & 0o777 for f in files} == {0o640}
