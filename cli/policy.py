@@ -63,12 +63,16 @@ def policy(server, output, fmt, profile, overrides, claude_server, force, db_pat
     from pathlib import Path
 
     from ..policies.export import server_policy, sidecar_name, write_atomically
-    from ..policies.formats import PolicyFormatError, claude_prefix, merge_claude_settings
+    from ..policies.formats import PolicyFormatError, claude_prefix, merge_claude_settings, pins
 
     text, sidecar = server_policy(open_catalogue(db_path, create=False), server, fmt, profile,
                                   _load_overrides(overrides), claude_server)
-    if fmt == "claude":
-        _claude_warnings(json.loads(sidecar), guessed=[server] if not claude_server else [])
+    if fmt == "claude" and not claude_server:
+        click.echo(visible(f"warning: {server}: its key in your Claude Code config was guessed as "
+                           f"{json.loads(sidecar)['claude_server']!r}; pass --claude-server KEY if it is another"), err=True)
+    if fmt in UNLIMITED:
+        decisions = pins(sidecar or text)["decisions"].values()
+        _warn_unlimited(fmt, sum(1 for d in decisions if d.get("action") == "allow" and d.get("per_minute")))
     if output and fmt == "claude" and Path(output).exists() and not force:
         key = json.loads(sidecar)["claude_server"]
         try:
@@ -86,14 +90,14 @@ def policy(server, output, fmt, profile, overrides, claude_server, force, db_pat
         click.echo(text, nl=False)
 
 
-def _claude_warnings(sidecar, guessed):
-    for server in guessed:
-        click.echo(visible(f"warning: {server}: its key in your Claude Code config was guessed as "
-                           f"{sidecar['claude_server']!r}; pass --claude-server KEY if it is another"), err=True)
-    limited = sidecar["not_expressed"]["rate_limited_tools"]
-    if limited:
-        click.echo(f"warning: Claude Code cannot rate-limit: {len(limited)} rate-limited "
-                   f"tool{'s are' if len(limited) != 1 else ' is'} allowed without a limit", err=True)
+# Formats with no way to say a rate limit: a rate-limited tool is a plain allow there.
+UNLIMITED = {"policylayer": "policy.json (as documented)", "claude": "Claude Code", "cedar": "Cedar"}
+
+
+def _warn_unlimited(fmt, count):
+    if count:
+        click.echo(f"warning: {UNLIMITED[fmt]} cannot rate-limit: {count} rate-limited "
+                   f"tool{'s are' if count != 1 else ' is'} allowed without a limit", err=True)
 
 
 def _claude_keys(pairs):
@@ -136,10 +140,8 @@ def export_policies(directory, fmt, profile, overrides, claude_servers, db_path)
         if guessed:
             click.echo(f"warning: {len(guessed)} servers' keys in your Claude Code config were guessed from their "
                        f"catalogue names (see claude_server in _index.json); pass --claude-server SERVER=KEY", err=True)
-        limited = sum(entry["rate_limited"] for entry in index)
-        if limited:
-            click.echo(f"warning: Claude Code cannot rate-limit: {limited} rate-limited tools are allowed without a limit",
-                       err=True)
+    if fmt in UNLIMITED:
+        _warn_unlimited(fmt, sum(entry["rate_limited"] for entry in index))
     click.echo(f"wrote {len(index)} {fmt} policies to {directory} ({hidden} tools hidden); index: {directory}/_index.json")
 
 

@@ -112,7 +112,7 @@ def test_claude_code_permissions_and_sidecar(sliced_db, tmp_path):
 
 
 def test_cedar_uses_only_the_documented_permit(sliced_db):
-    document = json.loads(run("policy", FS, "--format", "cedar", "--db", sliced_db).output)
+    document = json.loads(run("policy", FS, "--format", "cedar", "--db", sliced_db).stdout)
     assert (document["version"], document["type"], document["cedar"]["entities_json"]) == ("1.0", "cedarv1", "[]")
     policies = [p.rpartition("\n")[2] for p in document["cedar"]["policies"]]  # past the leading comment
     assert 'permit(principal, action == Action::"call_tool", resource == Tool::"read_text_file");' in policies
