@@ -2,22 +2,22 @@
 load our YAML the way Intercept does (its Go binary is not installable from a package registry here).
 
 Source: github.com/PolicyLayer/Intercept at commit 77f0429 ("feat(policies): add new scaffolds..."):
-  internal/config/config.go    Config/Rule structs (l. 13-52), Load (l. 54-66), applyDefaults (l. 68-121),
-                               parseRateLimit (l. 123-140)
-  internal/config/validate.go  Validate (l. 36-80), validateRule (l. 83-153), validateHide (l. 254-269),
-                               hasMatchingStateBlock (l. 221-242)
-  internal/engine/engine.go    Evaluate (l. 71-110), matchingRules (l. 113-128)
+  internal/config/config.go    Config/ToolDef/Rule/Condition/StateDef structs (l. 14-50), Load (l. 53-66),
+                               applyDefaults (l. 70-122), parseRateLimit (l. 125-139)
+  internal/config/validate.go  validWindows (l. 30-32), Validate (l. 36-80), validateRule (l. 83-153),
+                               hasMatchingStateBlock (l. 221-242), validateHide (l. 254-269)
+  internal/engine/engine.go    Evaluate (l. 71-110), matchingRules (l. 113-127)
 Where Go decodes with yaml.v3 into the structs, this reads with PyYAML and checks the same types; keys the
 structs do not name (`x-mcp-risk`) are ignored, as yaml.v3's Unmarshal (without KnownFields) ignores them.
 """
 
 import yaml
 
-VALID_WINDOWS = {"minute", "hour", "day"}  # validate.go l. 31-33
+VALID_WINDOWS = {"minute", "hour", "day"}  # validate.go l. 30-32
 
 
 def parse_rate_limit(text):
-    """config.go l. 123-140: "N/window", N a positive integer, window minute|hour|day."""
+    """config.go l. 125-139: "N/window", N a positive integer, window minute|hour|day."""
     count, slash, window = str(text).partition("/")
     if not slash:
         raise ValueError(f'rate_limit must be in the format "N/window", got {text!r}')
@@ -29,7 +29,7 @@ def parse_rate_limit(text):
 
 
 def load(text):
-    """config.go Load (l. 54-66) then applyDefaults (l. 68-121). Raises ValueError where yaml.v3 would
+    """config.go Load (l. 53-66) then applyDefaults (l. 70-122). Raises ValueError where yaml.v3 would
     fail to decode into the structs."""
     document = yaml.safe_load(text)
     if not isinstance(document, dict):
@@ -56,7 +56,7 @@ def load(text):
               "hide": hide, "tools": tools}
     for tool_name, rules in tools.items():
         for rule in rules:
-            if rule["rate_limit"]:  # l. 80-111: desugar the shorthand
+            if rule["rate_limit"]:  # l. 80-111: desugar the shorthand (RateLimit cleared at l. 108)
                 if not rule["conditions"] and rule["state"] is None and rule["action"] != "deny":
                     try:
                         count, window = parse_rate_limit(rule["rate_limit"])
@@ -103,7 +103,7 @@ def validate(config):
 
 
 def _validate_rule(prefix, rule, config):
-    """validate.go validateRule, l. 83-153 (conditions' operators and values: only what we write)."""
+    """validate.go validateRule, l. 83-153 (validateCondition's operators and values, l. 156-195: only what we write)."""
     errors = []
     if rule["rate_limit"]:  # l. 87-103: desugaring was skipped
         try:
@@ -123,7 +123,7 @@ def _validate_rule(prefix, rule, config):
         errors.append(f"{prefix}: deny rules must not have conditions")
     if rule["action"] == "evaluate" and not rule["conditions"]:
         errors.append(f"{prefix}: evaluate rules must have at least one condition")
-    for condition in rule["conditions"]:  # l. 134-151: a state path names its tool between the first two dots
+    for condition in rule["conditions"]:  # l. 133-151: a state path names its tool between the first two dots
         path = str(condition.get("path", ""))
         if not (path.startswith("args.") or path.startswith("state.")):
             errors.append(f"{prefix}: path must start with \"args.\" or \"state.\", got {path!r}")
@@ -154,7 +154,7 @@ def allowed(config, tool):
             return False, "(hidden)", f"Tool {tool!r} is hidden by policy"
     if config["default"] == "deny" and tool not in config["tools"]:
         return False, "(default deny)", f"Tool {tool!r} is not permitted by policy"
-    rules = list(config["tools"].get(tool, []))  # matchingRules, l. 113-128
+    rules = list(config["tools"].get(tool, []))  # matchingRules, l. 113-127
     if tool != "*":
         rules += config["tools"].get("*", [])
     for rule in rules:
