@@ -56,7 +56,8 @@ def policy(server, output, fmt, profile, overrides, claude_server, force, db_pat
     denies instead; one that cannot rate-limit allows without the limit (a warning says so).
     Every decision carries its reason and the tool's definition hash, which
     `mcp-risk diff --policy` checks later.
-    
+
+    \b
     With --format claude -o FILE, an existing settings file is merged into: every other
     key and rule is kept, and only this server's mcp__<KEY>__<tool> rules are replaced.
     """
