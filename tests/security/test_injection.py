@@ -114,7 +114,7 @@ def test_a_tools_list_file_keeps_every_name_exactly_and_flags_the_hidden_ones(ho
             assert code == 0, err
             (entry,) = json.loads((folder / "_index.json").read_text())
             written = folder / entry["file"]
-            decisions = pins(((folder / (entry["file"].rsplit(".", 1)[0] + SIDECAR)) if fmt == "claude"
+            decisions = pins(((folder / (entry["file"].rsplit(".", 1)[0] + SIDECAR)) if fmt in ("claude", "policylayer")
                               else written).read_text(encoding="utf-8"))
             actions = {tool: d["action"] for tool, d in decisions["decisions"].items()}
             assert {t for t, a in actions.items() if a == "hide"} >= hiding, (fmt, profile)
