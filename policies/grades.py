@@ -147,7 +147,9 @@ def grade_server(tools, server=""):
     reasons = []
     if flows:
         named = sorted({ref.tool for f in flows for ref in (f.untrusted, f.private, f.out)})
-        says = "toxic flow: " + "; ".join(f.describe() for f in flows)
+        outs = ", ".join(f.out.tool for f in flows)
+        says = (f"toxic flow: untrusted content from {flows[0].untrusted.tool}, private data from "
+                f"{flows[0].private.tool}, sent out by {outs}")
         reasons.append(Reason("F", says, tuple(named)))
     for (grade, says, _), names in zip(_CHECKS, by_check):
         if names:
