@@ -163,3 +163,27 @@ def test_grading_again_changes_nothing(tools):
     first = grade_server(tools, "s")
     assert grade_server(list(reversed(tools)), "s") == first
     assert first.grade in GRADES and first.as_dict() == grade_server(tools, "s").as_dict()
+
+
+@pytest.mark.parametrize("profile", ["balanced", "strict", "permissive"])
+def test_profiles_and_the_toxic_flow_inside_a_real_server(profile):
+    from mcp_risk.policies.decisions import decide
+    from mcp_risk.policies.formats import render
+
+    tools = live_servers()["hostinger-api-mcp"]
+    flows = grade_server(tools, "hostinger-api-mcp").flows
+    decided = {d.tool: d for d in decide("hostinger-api-mcp", tools, profile)}
+    for flow in flows:
+        d = decided[flow.out.tool]
+        if profile == "permissive":
+            assert d.action == "allow" and "leaves a toxic flow open" in d.reason and "permissive" in d.reason
+        else:
+            assert d.action in ("ask", "deny", "hide") and "breaks a toxic flow" in d.reason
+            assert flow.untrusted.tool in d.reason and flow.private.tool in d.reason
+    # A tool that is no channel out keeps its profile's rule and says nothing of flows.
+    assert not any("toxic flow" in d.reason for t, d in decided.items() if t not in {f.out.tool for f in flows})
+    if profile != "permissive":
+        # Intercept cannot ask a human: the channel out is denied there.
+        text, _ = render("intercept", "hostinger-api-mcp", profile, list(decided.values()))
+        assert all(f"{f.out.tool}:" in text for f in flows)
+        assert "Intercept cannot ask for" in text or profile == "strict"
