@@ -218,13 +218,13 @@ def _show_grades(config):
     """After the tools: each server's grade with its worst reason, then every flow across servers."""
     if not config.servers:
         return
-    click.echo("\n== grades")
+    click.echo("\n-- grades")
     for name, graded in config.servers.items():
         worst = graded.reasons[0]
         tools = ", ".join(_clean(t) for t in worst.tools[:6]) + (" …" if len(worst.tools) > 6 else "")
         click.echo(f"   {graded.grade}  {_clean(name)}: {_clean(worst.says)}: {tools}")
     if config.flows:
-        click.echo(f"\n== toxic flows across servers ({len(config.flows)})")
+        click.echo(f"\n-- toxic flows across servers ({len(config.flows)})")
         for flow in config.flows:
             click.echo("   " + _clean(flow.describe(with_server=True)))
 

@@ -49,13 +49,13 @@ def scanned(config):
 
 def test_scan_prints_grades_after_the_tools_and_the_cross_server_flow(scanned):
     out = scanned[0].stdout
-    grades = out.index("== grades")
+    grades = out.index("-- grades")
     assert out.index("== mail") < grades and out.index("== files") < grades
     lines = out[grades:].splitlines()
     assert "   A  fetch: only reads: fetch" in lines
     assert any(line.startswith("   D  files: can lose data for good: write_file") for line in lines)
     assert any(line.startswith("   C  mail: sends data out") for line in lines)
-    flows = out.index("== toxic flows across servers (1)")
+    flows = out.index("-- toxic flows across servers (1)")
     assert "untrusted content from fetch/fetch, private data from files/" in out[flows:]
     assert "sent out by mail/send-email" in out[flows:]
 
