@@ -25,7 +25,7 @@ import os
 import re
 import sqlite3
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_S = 30
 
 
@@ -138,7 +138,7 @@ _V2_RUN_DEFAULTS = {"pages": 0, "not_modified": 0, "servers_added": 0, "servers_
 
 
 def _upgrade(db):
-    """Bring tables made by an older mcp-risk up to this schema (versions 1, 2 and 3 -> 4)."""
+    """Bring tables made by an older mcp-risk up to this schema (versions 1, 2, 3 and 4 -> 5)."""
     _add_column(db, "servers", "status", str, "active")
     _add_column(db, "servers", "source_id", int, None)  # the source whose title and description it shows
     _add_column(db, "server_sources", "source_name", str, None)
@@ -163,7 +163,7 @@ def _upgrade(db):
         "WHERE classification_id IS NOT NULL AND category IS NULL")
     db["tools"].create_index(["category"], if_not_exists=True)
     _full_text_index(db)
-    # 3 -> 4: a grade per server, from the tools already classified.
+    # 4 -> 5: a grade per server, from the tools already classified.
     for column, kind in _GRADE_COLUMNS:
         _add_column(db, "servers", column, kind, None)
     _grade_table(db)

@@ -91,7 +91,7 @@ def test_an_older_catalogue_is_migrated_and_graded(crawled):
     conn.execute("DROP INDEX IF EXISTS idx_servers_grade")
     for column in ("grade", "grade_reasons", "grade_flows", "toxic_flows", "graded_with"):
         conn.execute(f"ALTER TABLE servers DROP COLUMN {column}")
-    conn.execute("PRAGMA user_version = 3")
+    conn.execute("PRAGMA user_version = 4")  # main's schema 4, before grades
     conn.commit()
     conn.close()
     open_catalogue(crawled).close()
