@@ -11,6 +11,8 @@ Tables
   tool_history    a row whenever a tool is added, its definition changes, or it disappears
   classifications category, risk, flags, confidence and evidence per (tool, hash, classifier version)
   crawl_runs      every crawl: start, end, source, counts, pages, 304s, errors, status
+  server_grades   a row whenever a server's grade (A-F), reasons or toxic flows change (catalogue.grading);
+                  the current one is copied onto servers (grade, grade_reasons, grade_flows, toxic_flows)
 Views
   tool_catalogue  tools joined with their server and current classification, for people and queries
 
@@ -23,7 +25,7 @@ import os
 import re
 import sqlite3
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 BUSY_TIMEOUT_S = 30
 
 
@@ -136,7 +138,7 @@ _V2_RUN_DEFAULTS = {"pages": 0, "not_modified": 0, "servers_added": 0, "servers_
 
 
 def _upgrade(db):
-    """Bring tables made by an older mcp-risk up to this schema (versions 1, 2 and 3 -> 4)."""
+    """Bring tables made by an older mcp-risk up to this schema (versions 1, 2, 3 and 4 -> 5)."""
     _add_column(db, "servers", "status", str, "active")
     _add_column(db, "servers", "source_id", int, None)  # the source whose title and description it shows
     _add_column(db, "server_sources", "source_name", str, None)
@@ -161,6 +163,41 @@ def _upgrade(db):
         "WHERE classification_id IS NOT NULL AND category IS NULL")
     db["tools"].create_index(["category"], if_not_exists=True)
     _full_text_index(db)
+    # 4 -> 5: a grade per server, from the tools already classified.
+    for column, kind in _GRADE_COLUMNS:
+        _add_column(db, "servers", column, kind, None)
+    _grade_table(db)
+    if db.execute("SELECT 1 FROM servers WHERE grade IS NULL LIMIT 1").fetchone():
+        from .grading import regrade
+        from .store import utc_now
+
+        regrade(_Plain(db.conn), [sid for (sid,) in db.execute("SELECT id FROM servers WHERE grade IS NULL")],
+                now=utc_now())
+
+
+_GRADE_COLUMNS = (("grade", str), ("grade_reasons", str), ("grade_flows", str), ("toxic_flows", int),
+                  ("graded_with", str))
+
+
+class _Plain:
+    """What catalogue.grading needs of a Catalogue, over a bare connection (during a migration)."""
+
+    def __init__(self, conn):
+        self.conn = conn
+
+    def execute(self, sql, parameters=()):
+        return self.conn.execute(sql, parameters)
+
+
+def _grade_table(db):
+    db["server_grades"].create(
+        {"id": int, "server_id": int, "grade": str, "grade_before": str, "reasons": str, "flows": str,
+         "classifier_version": str, "seen_at": str, "crawl_run_id": int},
+        pk="id", foreign_keys=[("server_id", "servers", "id"), ("crawl_run_id", "crawl_runs", "id")],
+        not_null={"server_id", "grade", "seen_at"}, if_not_exists=True,
+    )
+    db["server_grades"].create_index(["server_id"], if_not_exists=True)
+    db["servers"].create_index(["grade"], if_not_exists=True)
 
 
 FTS_COLUMNS = ("name", "title", "description", "category")
@@ -202,7 +239,7 @@ def _create(db):
 
     db["servers"].create(
         {"id": int, "name": str, "title": str, "description": str, "tools_known": int, "first_seen": str,
-         "status": str, "source_id": int},
+         "status": str, "source_id": int, **dict(_GRADE_COLUMNS)},
         pk="id", not_null={"name", "first_seen", "status"}, defaults={"tools_known": 0, "status": "active"},
         if_not_exists=True,
     )

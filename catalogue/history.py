@@ -31,19 +31,25 @@ def diff_since(db, since=None, server=None, *, run=None, limit=None):
     what later runs found; or an ISO time), or found by crawl run `run`. A changed definition says
     which fields changed, its descriptions before and after, and how its risk moved."""
     where, params = ["h.change IN ('added', 'changed', 'removed', 'restored')"], []
+    graded = {}  # the same filters, for the servers' grade changes
     if since is not None:
         if isinstance(since, int) or str(since).isdigit():
             where.append("h.crawl_run_id > ?")
             params.append(_run_id(db, since))
+            graded["since_run"] = params[-1]
         else:
             where.append("h.seen_at > ?")
             params.append(since)
+            graded["since_time"] = since
     if run is not None:
         where.append("h.crawl_run_id = ?")
         params.append(_run_id(db, run))
+        graded["run"] = params[-1]
     if server:
         where.append("s.name = ?")
         params.append(server)
+        row = db.execute("SELECT id FROM servers WHERE name = ?", [server]).fetchone()
+        graded["server_id"] = row[0] if row else -1
     rows = db.execute(
         "SELECT s.name, t.name, h.change, h.tool_id, h.hash, h.definition, h.seen_at, h.crawl_run_id, "
         "(SELECT p.hash FROM tool_history p WHERE p.tool_id = h.tool_id AND p.id < h.id AND p.definition IS NOT NULL "
@@ -71,7 +77,11 @@ def diff_since(db, since=None, server=None, *, run=None, limit=None):
             "description_before": old.get("description") if change == "changed" else None,
             "description": new.get("description"), "action_before": None, "note": note,
         })
-    return changes
+    # A server's grade that moved (a tool turned destructive, a flow appeared), after its tools' changes.
+    from .grading import grade_changes
+
+    changes += grade_changes(db, **graded)
+    return changes if limit is None else changes[:limit]
 
 
 def _run_id(db, value):

@@ -7,6 +7,8 @@ from ..classifier import CATEGORIES, FLAGS, RISK, RISKS, SEVERITY
 
 from .db import CatalogueError
 
+GRADES = ("A", "B", "C", "D", "F")  # policies.grades.GRADES
+
 TOOL_COLUMNS = ("server", "tool", "category", "risk", "confidence", "flags", "description")
 
 
@@ -37,8 +39,11 @@ _SELECT = (
 _BATCH = 256
 
 
-def _filters(category, risk, server):
+def _filters(category, risk, server, grade=None):
     where, params = ["t.status = 'listed'"], []
+    if grade:
+        where.append("s.grade = ?")
+        params.append(grade)
     if category:
         where.append("t.category = ?")
         params.append(category)
@@ -51,13 +56,18 @@ def _filters(category, risk, server):
     return where, params
 
 
-def search(db, text=None, *, category=None, risk=None, server=None, limit=50):
-    """Tools whose name, title or description match `text` (best match first), with filters.
+def search(db, text=None, *, category=None, risk=None, server=None, grade=None, limit=50):
+    """Tools whose name, title or description match `text` (best match first), with filters
+    (`grade`: only tools of servers graded so).
 
     Without text, every tool that passes the filters, riskiest first.
     """
     _check_choice(category, CATEGORIES, "category")
     _check_choice(risk, RISKS, "risk")
+    _check_choice(grade, GRADES, "grade")
+    if grade:
+        # Few servers share a grade filter's result page: filter in SQL, text ranked by FTS.
+        return _search_graded(db, text, category, risk, server, grade, limit)
     if text and text.strip():
         return _search_text(db, text, category, risk, server, limit)
     return _search_filtered(db, category, risk, server, limit)
@@ -121,6 +131,19 @@ def _search_filtered(db, category, risk, server, limit):
     return [_public(r) for r in found]
 
 
+def _search_graded(db, text, category, risk, server, grade, limit):
+    where, params = _filters(category, risk, server, grade)
+    order = " ".join(f"WHEN '{c}' THEN {SEVERITY[c]}" for c in CATEGORIES)
+    if text and text.strip():
+        words = f"{{name title description}} : ({db.quote_fts(text)})"
+        return [_public(r) for r in _rows(
+            db, f"{_SELECT} JOIN tools_fts f ON f.rowid = t.id WHERE tools_fts MATCH ? AND {' AND '.join(where)} "
+                "ORDER BY f.rank LIMIT ?", [words, *params, limit])]
+    return [_public(r) for r in _rows(
+        db, f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY CASE c.category {order} END DESC, s.name, t.name LIMIT ?",
+        [*params, limit])]
+
+
 def _marks(values):
     return ", ".join("?" * len(values)) or "NULL"
 
@@ -162,7 +185,10 @@ def server_tools(db, name, *, include_removed=False):
 def show(db, name):
     """A server: its record, per-category counts and its tools."""
     sid = server_id(db, name)
-    server = _rows(db, "SELECT name, title, description, first_seen, tools_known FROM servers WHERE id = ?", [sid])[0]
+    server = _rows(db, "SELECT name, title, description, first_seen, tools_known, grade, grade_reasons, grade_flows "
+                       "FROM servers WHERE id = ?", [sid])[0]
+    server["grade_reasons"] = json.loads(server["grade_reasons"] or "[]")
+    server["grade_flows"] = json.loads(server.pop("grade_flows") or "[]")
     server["sources"] = [
         row[0] for row in db.execute(
             "SELECT so.name FROM server_sources ss JOIN sources so ON so.id = ss.source_id WHERE ss.server_id = ? "
@@ -174,21 +200,32 @@ def show(db, name):
     return server
 
 
-def stats(db):
-    """Counts across the catalogue: servers, tools, categories, risks, flags, last crawls."""
+def stats(db, *, grade=None):
+    """Counts across the catalogue: servers, grades, tools, categories, risks, flags, last crawls.
+    With `grade`, only servers of that grade and their tools are counted."""
+    _check_choice(grade, GRADES, "grade")
     listed = "FROM tool_catalogue WHERE status = 'listed'"
+    servers = "FROM servers"
+    params = []
+    if grade:
+        listed += " AND server IN (SELECT name FROM servers WHERE grade = ?)"
+        servers += " WHERE grade = ?"
+        params = [grade]
     result = {
-        "servers": db.execute("SELECT count(*) FROM servers").fetchone()[0],
-        "tools": db.execute(f"SELECT count(*) {listed}").fetchone()[0],
+        "servers": db.execute(f"SELECT count(*) {servers}", params).fetchone()[0],
+        "grades": {g: 0 for g in GRADES},
+        "tools": db.execute(f"SELECT count(*) {listed}", params).fetchone()[0],
         "categories": {c: 0 for c in CATEGORIES},
         "risks": {r: 0 for r in RISKS},
         "flags": {f: 0 for f in FLAGS},
     }
-    for category, count in db.execute(f"SELECT category, count(*) {listed} GROUP BY category"):
+    for g, count in db.execute(f"SELECT grade, count(*) {servers} GROUP BY grade", params):
+        result["grades"][g or "ungraded"] = count
+    for category, count in db.execute(f"SELECT category, count(*) {listed} GROUP BY category", params):
         result["categories"][category or "unclassified"] = count
-    for risk, count in db.execute(f"SELECT risk, count(*) {listed} GROUP BY risk"):
+    for risk, count in db.execute(f"SELECT risk, count(*) {listed} GROUP BY risk", params):
         result["risks"][risk or "unclassified"] = count
-    for (flags,) in db.execute(f"SELECT flags {listed} AND flags != '[]'"):
+    for (flags,) in db.execute(f"SELECT flags {listed} AND flags != '[]'", params):
         for flag in json.loads(flags):
             result["flags"][flag] = result["flags"].get(flag, 0) + 1
     result["crawls"] = _rows(

@@ -39,6 +39,19 @@ CANNED_QUERIES = {
             "ORDER BY h.id DESC LIMIT 500"
         ),
     },
+    "servers_with_a_toxic_flow": {
+        "title": "Servers with a toxic flow",
+        "description": "Servers where one tool takes in untrusted content, one reads private data and one sends "
+                       "data out: planted text can send the user's data away. Each flow names its three tools.",
+        "sql": ("SELECT name AS server, grade, toxic_flows, grade_flows AS flows FROM servers "
+                "WHERE toxic_flows > 0 ORDER BY toxic_flows DESC, name LIMIT 1000"),
+    },
+    "grade_f_servers": {
+        "title": "Grade F servers",
+        "description": "Servers graded F: a tool with hidden instructions, or a toxic flow inside; the reasons "
+                       "name the tools.",
+        "sql": "SELECT name AS server, grade_reasons AS reasons, toxic_flows FROM servers WHERE grade = 'F' ORDER BY name",
+    },
     "tools_of_a_server": {
         "title": "Tools of a server",
         "description": "One server's tools, riskiest first.",
@@ -78,7 +91,9 @@ def metadata(database_name):
                             "last_seen": "When a crawl last saw the tool",
                         },
                     },
-                    "servers": {"title": "Servers", "description": "One row per server, by canonical name."},
+                    "servers": {"title": "Servers", "description": "One row per server, by canonical name, with its "
+                                "grade: A (only reads) to F (hidden instructions or a toxic flow). Facet by grade.",
+                                "facets": ["grade"]},
                     "tools": {"title": "Tool definitions", "description": "The current definition of every tool ever seen.",
                               "facets": ["status"]},
                     "tool_history": {"title": "Tool history",

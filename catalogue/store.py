@@ -26,6 +26,7 @@ from ..crawler import canonical_json, definition_hash
 from ..crawler.identity import identity_keys
 
 from .db import json_object, transaction
+from .grading import regrade
 
 _CHUNK = 250  # servers per batch of queries: keeps `IN (...)` lists well under SQLite's limits
 _MAX_ERRORS_KEPT = 1000
@@ -241,6 +242,8 @@ class CrawlRun:
         self.counts.servers_seen += len(manifests)
         if listed:
             self._store_tools(listed, server_ids, now)
+            # The servers whose tools or classifications may have moved get their grade again.
+            regrade(self.db, [server_ids[m.name] for m in listed], now=now, crawl_run_id=self.id)
 
     def _upsert_servers(self, manifests, now):
         """Resolve every manifest to a server (found or new), update servers, records and aliases."""

@@ -18,6 +18,7 @@ from ..crawler import ManifestError
 from .common import db_option, emit, json_line, reports_errors, visible
 
 RISK_ORDER = ("low", "medium", "high", "critical")
+GRADE_ORDER = ("A", "B", "C", "D", "F")  # policies.grades.GRADES
 EXIT_RISK_FOUND = 3
 EXIT_UNSCANNED = 4
 
@@ -44,8 +45,9 @@ def probe_options(command):
                           "Default: mcp-risk's own under ~/.cache, never your own caches."),
         click.option("--policy-dir", type=click.Path(file_okay=False),
                      help="Write each scanned server's recommended policy.json here."),
-        click.option("--fail-on", type=click.Choice(RISK_ORDER),
-                     help=f"Exit {EXIT_RISK_FOUND} when a tool at or above this risk is found; "
+        click.option("--fail-on", type=click.Choice([*RISK_ORDER, *GRADE_ORDER]),
+                     help=f"Exit {EXIT_RISK_FOUND} when a tool at or above this risk is found, or (given a grade, "
+                          f"A-F) a server graded this or worse; "
                           f"exit {EXIT_UNSCANNED} when none is but a server could not be scanned (its risk is unknown). For CI."),
         click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
                      help="table for people; json: one line per server, with its tools."),
@@ -198,13 +200,33 @@ def _run(specs, location, *, allow_exec, timeout, concurrency, no_network, memor
             if not result.ok:
                 run.note_error(f"{result.name}: {result.error}")
     classified = {r.name: _classified(db, r) for r in results if r.ok}
+    from ..policies.grades import grade_config
+
+    config = grade_config(classified)  # the config's servers are one agent's tools
     if policy_dir:
-        _write_policies(policy_dir, classified)
+        _write_policies(policy_dir, classified, config.all_flows())
     for result in results:
-        _show(result, classified.get(result.name), fmt)
+        _show(result, classified.get(result.name), fmt, config)
+    if fmt == "table":
+        _show_grades(config)
     _summary(results, classified, time.perf_counter() - started, db_path)
-    _gate(fail_on, results, classified)
+    _gate(fail_on, results, classified, config)
     return results
+
+
+def _show_grades(config):
+    """After the tools: each server's grade with its worst reason, then every flow across servers."""
+    if not config.servers:
+        return
+    click.echo("\n-- grades")
+    for name, graded in config.servers.items():
+        worst = graded.reasons[0]
+        tools = ", ".join(_clean(t) for t in worst.tools[:6]) + (" …" if len(worst.tools) > 6 else "")
+        click.echo(f"   {graded.grade}  {_clean(name)}: {_clean(worst.says)}: {tools}")
+    if config.flows:
+        click.echo(f"\n-- toxic flows across servers ({len(config.flows)})")
+        for flow in config.flows:
+            click.echo("   " + _clean(flow.describe(with_server=True)))
 
 
 def _progress(result):
@@ -225,28 +247,36 @@ def _classified(db, result):
     return rows
 
 
-def _write_policies(directory, classified):
+def _write_policies(directory, classified, flows):
+    """Each server's policy, breaking every toxic flow of the config whose channel out it holds."""
     from ..policies.export import dumps, policylayer_policy, sidecar_name, unique_filename, write_atomically
 
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
     used = set()
     for server, rows in classified.items():
+        mine = [f for f in flows if f.out.server == server]
         name = unique_filename(server, ".json", used)
-        policy, pins = policylayer_policy(server, rows)
+        policy, pins = policylayer_policy(server, rows, flows=mine)
         write_atomically(folder / name, dumps(policy))
         write_atomically(folder / sidecar_name(name), dumps(pins))
     click.echo(f"wrote {len(classified)} polic{'y' if len(classified) == 1 else 'ies'} to {directory}", err=True)
 
 
-def _show(result, rows, fmt):
+def _show(result, rows, fmt, config):
     if fmt == "json":
+        graded = config.servers.get(result.name)
         out = {"server": result.name, "ok": result.ok, "error": result.error, "transport": result.transport,
                "protocol_version": result.protocol_version, "server_info": result.server_info,
                "instructions": result.instructions, "seconds": round(result.seconds, 3),
                "warnings": result.warnings,
                "tools": [{k: row[k] for k in ("tool", "category", "risk", "confidence", "flags", "evidence")}
-                         for row in rows or []]}
+                         for row in rows or []],
+               "grade": graded.grade if graded else None,
+               "reasons": [r.as_dict() for r in graded.reasons] if graded else [],
+               "flows": [f.as_dict() for f in graded.flows] if graded else [],
+               # flows across the config's servers whose channel out is this server's
+               "config_flows": [f.as_dict() for f in config.flows if f.out.server == result.name]}
         click.echo(json_line(out))
         return
     if not result.ok:
@@ -281,9 +311,27 @@ def _summary(results, classified, seconds, db_path):
                f"{sum(risks.values())} tools ({counts}) in {seconds:.2f} s -> {db_path}", err=True)
 
 
-def _gate(fail_on, results, classified):
+def _gate(fail_on, results, classified, config):
     if not fail_on:
         return
+    if fail_on in GRADE_ORDER:
+        at = GRADE_ORDER.index(fail_on)
+        hits = [f"{name} ({g.grade})" for name, g in config.servers.items() if GRADE_ORDER.index(g.grade) >= at]
+        if config.flows and fail_on == "F":
+            hits.append(f"{len(config.flows)} toxic flow(s) across servers")
+        if hits:
+            shown = ", ".join(_clean(h) for h in hits[:5]) + (" …" if len(hits) > 5 else "")
+            click.echo(f"fail-on {fail_on}: {len(hits)} at grade {fail_on} or worse: {shown}", err=True)
+            sys.exit(EXIT_RISK_FOUND)
+    else:
+        _gate_risk(fail_on, classified)
+    unscanned = [r.name for r in results if not r.ok]
+    if unscanned:
+        click.echo(f"fail-on {fail_on}: not scanned, risk unknown: {', '.join(_clean(n) for n in unscanned)}", err=True)
+        sys.exit(EXIT_UNSCANNED)
+
+
+def _gate_risk(fail_on, classified):
     threshold = RISK_ORDER.index(fail_on)
     hits = [f"{server}/{row['tool']}" for server, rows in classified.items() for row in rows
             if row["risk"] in RISK_ORDER and RISK_ORDER.index(row["risk"]) >= threshold]
@@ -291,10 +339,6 @@ def _gate(fail_on, results, classified):
         shown = ", ".join(_clean(h) for h in hits[:5]) + (" …" if len(hits) > 5 else "")
         click.echo(f"fail-on {fail_on}: {len(hits)} tool(s) at or above {fail_on}: {shown}", err=True)
         sys.exit(EXIT_RISK_FOUND)
-    unscanned = [r.name for r in results if not r.ok]
-    if unscanned:
-        click.echo(f"fail-on {fail_on}: not scanned, risk unknown: {', '.join(_clean(n) for n in unscanned)}", err=True)
-        sys.exit(EXIT_UNSCANNED)
 
 
 # -- small helpers ----------------------------------------------------------------------------

@@ -9,17 +9,20 @@ import click
 from ..catalogue.db import open_catalogue
 from .common import clip, db_option, emit, format_option, reports_errors, visible
 
+GRADES = ("A", "B", "C", "D", "F")  # as policies.grades.GRADES, without importing it on every start
+
 
 @click.command()
 @click.argument("text", required=False)
 @click.option("--category", type=click.Choice(["read", "write", "execute", "destructive", "financial"]))
 @click.option("--risk", type=click.Choice(["low", "medium", "high", "critical"]))
 @click.option("--server", help="Only tools of this server (exact name).")
+@click.option("--grade", type=click.Choice(GRADES), help="Only tools of servers with this grade (A best, F worst).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
 @format_option
 @db_option
 @reports_errors
-def search(text, category, risk, server, limit, fmt, db_path):
+def search(text, category, risk, server, grade, limit, fmt, db_path):
     """Full-text search over tool names and descriptions, best match first, with filters.
 
     TEXT uses words, not syntax: `mcp-risk search "delete repo"`. Without TEXT, lists the tools
@@ -30,7 +33,7 @@ def search(text, category, risk, server, limit, fmt, db_path):
     db = open_catalogue(db_path, create=False)
     if server:
         queries.server_id(db, server)  # an unknown server is an error, not an empty result
-    rows = queries.search(db, text, category=category, risk=risk, server=server, limit=limit)
+    rows = queries.search(db, text, category=category, risk=risk, server=server, grade=grade, limit=limit)
     emit(rows, fmt, ["server", "tool", "category", "risk", "confidence", "flags", "description"])
 
 
@@ -40,7 +43,8 @@ def search(text, category, risk, server, limit, fmt, db_path):
 @db_option
 @reports_errors
 def show(server, fmt, db_path):
-    """One server: where it was seen and every tool with its category, risk and evidence."""
+    """One server: its grade (A-F) and the reasons for it, where it was seen, and every tool with
+    its category, risk and evidence."""
     from ..catalogue import queries
 
     record = queries.show(open_catalogue(db_path, create=False), server)
@@ -48,6 +52,7 @@ def show(server, fmt, db_path):
         click.echo(json.dumps(record, ensure_ascii=False, indent=2))
         return
     if fmt == "table":
+        _grade_lines(record)
         counts = ", ".join(f"{n} {c}" for c, n in record["categories"].items() if n)
         click.echo(f"{visible(record['name'])}  (sources: {visible(', '.join(record['sources']))}; "
                    f"{len(record['tools'])} tools: {counts})")
@@ -59,21 +64,37 @@ def show(server, fmt, db_path):
     emit(record["tools"], fmt, ["tool", "category", "risk", "confidence", "flags", "evidence"])
 
 
+def _grade_lines(record, title=None):
+    """`show` opens with the grade, then each reason with the tools behind it."""
+    head = f"{visible(title)}  " if title else ""
+    if not record.get("grade"):
+        click.echo(f"{head}grade: none yet (no tools listed)")
+        return
+    click.echo(f"{head}grade {record['grade']}")
+    for reason in record["grade_reasons"]:
+        tools = ", ".join(visible(t) for t in reason["tools"])
+        click.echo(f"  {reason['grade']}  {clip(reason['says'], 200)}: {clip(tools, 200)}")
+    if not title:
+        click.echo()
+
+
 @click.command()
+@click.option("--grade", type=click.Choice(GRADES), help="Count only servers with this grade, and their tools.")
 @format_option
 @db_option
 @reports_errors
-def stats(fmt, db_path):
-    """Counts across the catalogue: servers, tools, categories, risks, flags and the last crawls."""
+def stats(grade, fmt, db_path):
+    """Counts across the catalogue: servers, servers by grade, tools, categories, risks, flags and
+    the last crawls."""
     from ..catalogue import queries
 
-    result = queries.stats(open_catalogue(db_path, create=False))
+    result = queries.stats(open_catalogue(db_path, create=False), grade=grade)
     if fmt == "json":
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
         return
     rows = [{"what": "servers", "name": "", "count": result["servers"]},
             {"what": "tools", "name": "", "count": result["tools"]}]
-    for what in ("categories", "risks", "flags"):
+    for what in ("grades", "categories", "risks", "flags"):
         rows += [{"what": what[:-1] if what != "categories" else "category", "name": k, "count": v}
                  for k, v in result[what].items()]
     emit(rows, fmt, ["what", "name", "count"])
@@ -145,4 +166,44 @@ def serve(host, port, db_path):
     run_server(db_path, host=host, port=port)
 
 
-COMMANDS = (search, show, stats, diff, serve)
+@click.command()
+@click.argument("servers", nargs=-1)
+@click.option("--grade", "only", type=click.Choice(GRADES), help="Only servers with this grade.")
+@format_option
+@db_option
+@reports_errors
+def grade(servers, only, fmt, db_path):
+    """Servers' grades, A (only reads) to F (hidden instructions, or a toxic flow inside), with the
+    reasons, each naming its tools, and the toxic flows, each naming its three tools: where untrusted
+    content comes in, which private data it can reach, and the channel that sends it out.
+
+    Without SERVER, every graded server. JSON: one object per server with server, grade, reasons
+    and flows. The grade is kept in the catalogue and follows every crawl and reclassification.
+    """
+    from ..catalogue.grading import grades
+
+    rows = grades(open_catalogue(db_path, create=False), list(servers) or None, grade=only)
+    if fmt == "json":
+        emit([{k: r[k] for k in ("server", "grade", "reasons", "flows")} for r in rows], fmt, [])
+        return
+    if fmt == "table":
+        if not rows:
+            click.echo("no graded servers")
+        for row in rows:
+            _grade_lines({"grade": row["grade"], "grade_reasons": row["reasons"]}, title=row["server"])
+            for flow in row["flows"]:
+                click.echo("  toxic flow: " + clip(" -> ".join(
+                    f"{leg} {visible(flow[leg]['tool'])}" for leg in ("untrusted", "private", "out")), 200))
+        return
+    flat = []
+    for row in rows:
+        flat.append({
+            "server": row["server"], "grade": row["grade"],
+            "reasons": "; ".join(f"{r['grade']} {r['says']}: {', '.join(r['tools'])}" for r in row["reasons"]),
+            "flows": "; ".join(f"{f['untrusted']['tool']} -> {f['private']['tool']} -> {f['out']['tool']}"
+                               for f in row["flows"]),
+        })
+    emit(flat, fmt, ["server", "grade", "reasons", "flows"])
+
+
+COMMANDS = (search, show, stats, diff, serve, grade)

@@ -200,10 +200,39 @@ class Overrides:
         return None
 
 
-def decide(server, tools, profile="balanced", overrides=None):
-    """A Decision per tool (rows with tool, category, risk, confidence, flags, evidence, hash)."""
+# Profiles that break every toxic flow by holding back its channel out (policies.grades).
+BREAKS_FLOWS = {"balanced", "strict"}
+
+
+def _flow_rule(rule, flow, profile):
+    """The rule of a tool that is the channel out of a toxic flow, under `profile`."""
+    from .grades import flow_reason
+
+    why = flow_reason(flow)
+    if profile not in BREAKS_FLOWS:
+        return replace(rule, says=f"{rule.says}; leaves a toxic flow open ({flow.describe(with_server=True)}), "
+                                  f"as profile {profile} does")
+    if rule.action == "allow":
+        return replace(_rule("ask"), says=f"{_rule('ask').says}: {why}")
+    return replace(rule, says=f"{rule.says}; this also {why}")
+
+
+def decide(server, tools, profile="balanced", overrides=None, flows=None):
+    """A Decision per tool (rows with tool, category, risk, confidence, flags, evidence, hash).
+
+    `flows`: the toxic flows (policies.grades.Flow) whose channel out is one of these tools; by
+    default those inside this server, found from the tools' flags. Balanced and strict put each
+    channel behind a human's approval (formats that cannot ask deny it); permissive says it leaves it."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: choose from {', '.join(PROFILES)}")
+    if flows is None:
+        from .grades import grade_server
+
+        flows = grade_server(tools, server).flows
+    channels = {}
+    for flow in flows:
+        if flow.out.server == server:
+            channels.setdefault(flow.out.tool, flow)
     table = PROFILES[profile]
     decisions = []
     for tool in sorted(tools, key=lambda t: t["tool"]):
@@ -215,6 +244,8 @@ def decide(server, tools, profile="balanced", overrides=None):
         rule, source = table.get(category, UNCLASSIFIED), f"profile {profile}"
         if "suspicious_instructions" in flags:
             rule = SUSPICIOUS
+        elif tool["tool"] in channels:
+            rule = _flow_rule(rule, channels[tool["tool"]], profile)
         found = overrides.lookup(server, tool["tool"], category) if overrides else None
         # Only an override naming this very tool may un-hide a tool with suspicious instructions.
         if found and ("suspicious_instructions" not in flags or found[2]):

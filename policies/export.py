@@ -13,10 +13,10 @@ from .formats import EXTENSIONS, SIDECAR, guess_claude_key, render
 from ..catalogue.queries import server_tools
 
 
-def policylayer_policy(server, tools, profile="balanced", overrides=None):
+def policylayer_policy(server, tools, profile="balanced", overrides=None, flows=None):
     """A PolicyLayer policy.json document and its sidecar (reasons and pins), both dicts, for `server`
-    and its classified tools."""
-    text, sidecar = render("policylayer", server, profile, decide(server, tools, profile, overrides),
+    and its classified tools (`flows`: the toxic flows to break, by default those inside the server)."""
+    text, sidecar = render("policylayer", server, profile, decide(server, tools, profile, overrides, flows),
                            [t.get("classifier_version") for t in tools if t.get("classifier_version")])
     return json.loads(text), json.loads(sidecar)
 
@@ -107,6 +107,10 @@ def write_atomically(path, text):
         raise
 
 
+# The flags a decision reads: hidden instructions, and the three legs of a toxic flow.
+_DECIDING_FLAGS = ("suspicious_instructions", "untrusted_content", "private_data", "sends_data_out")
+
+
 def export_policies(db, directory, progress=None, fmt="policylayer", profile="balanced", overrides=None,
                     claude_servers=None):
     """One policy file per server whose tools are known (plus a sidecar for PolicyLayer and Claude Code),
@@ -118,10 +122,11 @@ def export_policies(db, directory, progress=None, fmt="policylayer", profile="ba
     claude_servers = claude_servers or {}
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    # SQLite picks out the first pieces of evidence (all a reason quotes) and the one flag that
-    # matters here, sparing Python half a million JSON decodes on a large catalogue.
+    # SQLite picks out the first pieces of evidence (all a reason quotes) and the flags that
+    # matter here, sparing Python half a million JSON decodes on a large catalogue.
+    marks = ", ".join(f"instr(c.flags, '\"{flag}\"') > 0" for flag in _DECIDING_FLAGS)
     cursor = db.execute(
-        "SELECT s.name, t.name, c.category, c.risk, c.confidence, instr(c.flags, '\"suspicious_instructions\"') > 0, "
+        f"SELECT s.name, t.name, c.category, c.risk, c.confidence, {marks}, "
         "json_extract(c.evidence, '$[0]'), json_extract(c.evidence, '$[1]'), json_extract(c.evidence, '$[2]'), "
         "t.hash, c.classifier_version FROM tools t JOIN servers s ON s.id = t.server_id "
         "LEFT JOIN classifications c ON c.id = t.classification_id WHERE t.status = 'listed' ORDER BY s.name, t.name"
@@ -152,12 +157,13 @@ def export_policies(db, directory, progress=None, fmt="policylayer", profile="ba
         if progress:
             progress(1)
 
-    for server, tool, category, risk, confidence, suspicious, *evidence, tool_hash, version in cursor:
+    for server, tool, category, risk, confidence, *rest in cursor:
+        marks, (*evidence, tool_hash, version) = rest[:len(_DECIDING_FLAGS)], rest[len(_DECIDING_FLAGS):]
         if server != current:
             flush()
             current, tools = server, []
         tools.append({"tool": tool, "category": category, "risk": risk, "confidence": confidence,
-                      "flags": ["suspicious_instructions"] if suspicious else [],
+                      "flags": [flag for flag, on in zip(_DECIDING_FLAGS, marks) if on],
                       "evidence": [e for e in evidence if e], "hash": tool_hash, "classifier_version": version})
     flush()
     write_atomically(directory / "_index.json", json.dumps(index, indent=2, ensure_ascii=False) + "\n")

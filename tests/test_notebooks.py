@@ -58,3 +58,8 @@ def test_the_catalogue_notebook(sliced_db):
     assert "tools from" in text and "critical" in text
     assert "modelcontextprotocol/server-filesystem" in text or "github/github-mcp-server" in text
     assert not any(o.get("output_type") == "error" for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+    # The grade distribution: its plot's numbers, a row per grade.
+    last = [c for c in notebook.cells if c.cell_type == "code"][-1]
+    shown = "".join(str(o.get("data", {}).get("text/plain", "")) for o in last.outputs)
+    assert "GRADES" in last.source and "servers" in shown
+    assert [line.split()[0] for line in shown.splitlines()[2:]] == ["A", "B", "C", "D", "F"]

@@ -45,3 +45,22 @@ def test_serve_refuses_a_missing_catalogue(tmp_path):
 
     result = run("serve", "--db", tmp_path / "nothing.db")
     assert result.exit_code == 1 and "no catalogue at" in result.output
+
+
+def test_grades_in_datasette(served):
+    import json
+
+    base, name = served
+    with urllib.request.urlopen(f"{base}/{name}/servers.json?_facet=grade&_size=0", timeout=30) as response:
+        facets = json.load(response)["facet_results"]
+    results = facets["results"] if "results" in facets else facets
+    counted = {r["value"]: r["count"] for r in results["grade"]["results"]}
+    assert counted and set(counted) <= {"A", "B", "C", "D", "F"}
+    with urllib.request.urlopen(f"{base}/{name}/grade_f_servers.json?_shape=array", timeout=30) as response:
+        f_rows = json.load(response)
+    assert len(f_rows) == counted.get("F", 0)
+    assert all(json.loads(r["reasons"])[0]["grade"] == "F" for r in f_rows)
+    with urllib.request.urlopen(f"{base}/{name}/servers_with_a_toxic_flow.json?_shape=array", timeout=30) as response:
+        flows = json.load(response)
+    assert all(r["toxic_flows"] == len(json.loads(r["flows"])) > 0 and r["grade"] == "F" for r in flows)
+    assert any(r["server"] == "github/github-mcp-server" for r in flows)

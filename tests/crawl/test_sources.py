@@ -75,8 +75,11 @@ def test_glama_pages_and_a_changed_tool_is_flagged(db):
     assert "1 changed" in out and "1 tool definitions changed" in out and f"{name} / {tool['name']}" in out
     last_run = query(db, "SELECT max(id) FROM crawl_runs")[0][0]
     code, out, _ = run("diff", "--run", last_run, "--db", db, "--format", "json")
-    change = json.loads(out.splitlines()[0])
-    assert change["change"] == "changed" and len(out.splitlines()) == 1
+    change, graded = map(json.loads, out.splitlines())
+    assert change["change"] == "changed"
+    # The hidden instructions make the server F, and diff says so after the tool's change.
+    assert graded["change"] == "grade" and graded["server"] == name and graded["risk"] == "F"
+    assert "instructions to the model hidden in its definition: " + tool["name"] in graded["note"]
     assert (change["server"], change["tool"], change["fields"]) == (name, tool["name"], ["description"])
     assert change["description_before"] == old and "id_rsa" in change["description"]
     assert "suspicious_instructions" in change["flags"]
