@@ -7,15 +7,20 @@ BIN := $(VENV)/bin
 
 .PHONY: run test setup browser wordnet clean
 
-$(VENV)/.installed: pyproject.toml
+# The main job needs only the package's own dependencies; the tests add their extras on top.
+$(VENV)/.installed-run: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.installed-run
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
 setup: $(VENV)/.installed
 
-run: setup
+run: $(VENV)/.installed-run
 	$(BIN)/mcp-risk crawl snapshot --db catalogue.db
 	$(BIN)/mcp-risk export-policies out/policies --db catalogue.db
 
@@ -35,4 +40,4 @@ test: setup browser wordnet
 	$(BIN)/python -m pytest
 
 clean:
-	rm -rf $(VENV) catalogue.db catalogue.db-wal catalogue.db-shm out
+	rm -rf $(VENV) catalogue.db catalogue.db-wal catalogue.db-shm catalogue.db.lock out

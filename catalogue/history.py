@@ -39,8 +39,8 @@ def diff_since(db, since=None, server=None, *, run=None, limit=None):
             graded["since_run"] = params[-1]
         else:
             where.append("h.seen_at > ?")
-            params.append(since)
-            graded["since_time"] = since
+            params.append(_iso_time(since))
+            graded["since_time"] = params[-1]
     if run is not None:
         where.append("h.crawl_run_id = ?")
         params.append(_run_id(db, run))
@@ -69,11 +69,15 @@ def diff_since(db, since=None, server=None, *, run=None, limit=None):
         note = f"seen {seen_at}"
         if change == "changed" and risk_up(before.get("risk"), after.get("risk")):
             note += f"; risk up {before.get('risk')} -> {after.get('risk')}"
+        flags_before = set(before.get("flags", []) if change == "changed" else [])
+        flags_after = set(after.get("flags", []))
+        gained = sorted(flags_after - flags_before) if change == "changed" else []
+        lost = sorted(flags_before - flags_after) if change == "changed" else []
         changes.append({
             "server": server_name, "tool": tool, "change": {"added": "new", "restored": "new"}.get(change, change),
             "risk_before": before.get("risk"), "risk": after.get("risk"),
             "category_before": before.get("category"), "category": after.get("category"),
-            "flags": after.get("flags", []), "fields": fields, "changed_at": seen_at, "crawl_run": run_id,
+            "flags": after.get("flags", []), "flags_gained": gained, "flags_lost": lost, "fields": fields, "changed_at": seen_at, "crawl_run": run_id,
             "description_before": old.get("description") if change == "changed" else None,
             "description": new.get("description"), "action_before": None, "note": note,
         })
@@ -82,6 +86,21 @@ def diff_since(db, since=None, server=None, *, run=None, limit=None):
 
     changes += grade_changes(db, **graded)
     return changes if limit is None else changes[:limit]
+
+
+def _iso_time(value):
+    """An ISO date or time as the catalogue writes times (UTC, milliseconds, Z), so they compare as
+    text; anything else is an error rather than a comparison that silently finds nothing."""
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(str(value).strip())
+    except ValueError:
+        raise CatalogueError(f"--since {value!r}: not a crawl run id or an ISO date or time "
+                             "(e.g. 12, 2026-11-30 or 2026-11-30T08:00:00Z)") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _run_id(db, value):

@@ -2,6 +2,7 @@
 
 import difflib
 import json
+import re
 
 from ..classifier import CATEGORIES, FLAGS, RISK, RISKS, SEVERITY
 
@@ -164,9 +165,38 @@ def server_id(db, name):
     if row:
         return row[0]
     names = [n for (n,) in db.execute("SELECT name FROM servers")]
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    close = near_names(name, names)
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise CatalogueError(f"no server named {name!r} in the catalogue{hint}")
+
+
+def _parts(name):
+    return [part for part in re.split(r"[/@\-_.:\s]+", name.lower()) if part]
+
+
+def near_names(name, names, n=3):
+    """The names nearest `name`: those with `name` as a whole part first (`github` is the owner
+    and the first word of github/github-mcp-server, only the last part of @someone/github), then
+    spelling neighbours."""
+    wanted = name.lower().strip()
+    exact = []
+    for candidate in names:
+        parts = _parts(candidate)
+        if wanted and wanted in parts:
+            score = (parts.count(wanted), parts[0] == wanted, -len(parts), -len(candidate))
+            exact.append((score, candidate))
+    exact.sort(key=lambda item: (item[0], [-ord(ch) for ch in item[1]]), reverse=True)
+    found = [candidate for _, candidate in exact[:n]]
+    if len(found) < n:
+        found += [c for c in difflib.get_close_matches(name, names, n=n + len(found), cutoff=0.6)
+                  if c not in found][:n - len(found)]
+    return found
+
+
+def suspicious_first(tools):
+    """Tools with suspicious instructions before the rest, each group in its own order: what a
+    reader of a server must see first."""
+    return sorted(tools, key=lambda tool: "suspicious_instructions" not in (tool.get("flags") or []))
 
 
 def server_tools(db, name, *, include_removed=False):
@@ -196,7 +226,7 @@ def show(db, name):
     ]
     tools = server_tools(db, name)
     server["categories"] = {c: sum(1 for t in tools if t["category"] == c) for c in CATEGORIES}
-    server["tools"] = tools
+    server["tools"] = suspicious_first(tools)
     return server
 
 

@@ -9,22 +9,35 @@ from .common import json_line, reports_errors
 
 
 @click.command("classify")
-@click.option("--input", "-i", "input_file", required=True, type=click.File("r", encoding="utf-8"),
-              help="JSON lines of MCP Tool objects (optional `id`, `server`), or one tools/list result; - for stdin.")
+@click.option("--input", "-i", "input_file", required=True, type=click.File("rb"),
+              help="JSON lines of MCP Tool objects (optional `id`, `server`), or one tools/list result, "
+                   "gzipped or not; - for stdin.")
 @reports_errors
 def classify_command(input_file):
     """Classify tools without a catalogue: one JSON line out per tool, in input order.
 
     Each line: id (when given), server, name, category, risk, flags, confidence (0-1), evidence.
+    What each category, risk and flag means: docs/taxonomy.md, the taxonomy, in the repository.
     """
     from .. import classifier
     from ..crawler.sources.tools_file import read_tools
 
+    import gzip
+    import zlib
+
+    name = getattr(input_file, "name", "<stdin>")
     try:
-        text = input_file.read()
+        data = input_file.read()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise click.ClickException(f"{input_file.name}: not UTF-8 text ({error.reason} at byte {error.start})")
-    tools = read_tools(text, input_file.name)
+        raise click.ClickException(f"{name}: not UTF-8 text ({error.reason} at byte {error.start})")
+    except (OSError, EOFError, zlib.error) as error:
+        raise click.ClickException(f"{name}: not a readable gzip file ({error})")
+    tools = read_tools(text, name)
+    if not tools:
+        raise click.ClickException(f"{name}: empty input, no tools to classify")
     # Each tool is read with its server's other tools as context, as a crawl reads them: the tools
     # of one `server` (or, without one, of the input) are one server.
     servers = {}

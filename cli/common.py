@@ -76,7 +76,23 @@ def _bad_input():
     return (ManifestError, CatalogueError) if model is None else (ManifestError, CatalogueError, model.ModelError)
 
 
+class _NoProgress:
+    """What progress_bar gives when stderr is not a terminal: nothing written (a log is no place for it)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, n_steps=1, current_item=None):
+        pass
+
+
 def progress_bar(length, label):
+    """A progress bar on stderr when it is a terminal; otherwise nothing at all."""
+    if not sys.stderr.isatty():
+        return _NoProgress()
     return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
 
 

@@ -147,7 +147,7 @@ class _Progress:
     def __call__(self, source, counts, page):
         http = page.http
         line = (f"{source.name}: page {counts.pages}, {counts.servers_seen:,} servers, {counts.tools_seen:,} tools, "
-                f"{len(counts.errors)} errors" + (f", {http.not_modified} not modified, {http.retries} retries"
+                f"{len(counts.errors)} errors" + (f", {http.not_modified} not modified, {_count(http.retries, 'retry', 'retries')}"
                                                   if http else ""))
         self.width = max(self.width, len(line))
         click.echo("\r" + line.ljust(self.width), nl=False, err=True)
@@ -158,13 +158,17 @@ class _Progress:
             self.width = 0
 
 
+def _count(n, one, many):
+    return f"{n} {one if n == 1 else many}"
+
+
 def _summary(result, db_path):
     if result.status == "skipped":
         click.echo(result.message, err=True)
         return
     c = result.counts
     http = result.http
-    requests = f", {http.requests} requests ({http.not_modified} not modified, {http.retries} retries)" if http else ""
+    requests = f", {http.requests} requests ({http.not_modified} not modified, {_count(http.retries, 'retry', 'retries')})" if http else ""
     click.echo(
         f"{result.source}: {result.status} in {result.seconds:.1f} s: {c.pages} pages{requests}; "
         f"{c.servers_seen:,} servers ({c.servers_added:,} new, {c.servers_status_changed} status changes); "
@@ -317,12 +321,18 @@ def crawl_awesome(url, **settings):
 @crawl.command("file")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, exists=True))
 @click.option("--server", help="Server name for tools that do not say theirs (default: the file name).")
-@crawl_options
+@click.option("--name", "source_name", help="Name of this source in the catalogue (default: file).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr; the summary still prints.")
+@db_option
 @reports_errors
-def crawl_file(paths, server, **settings):
+def crawl_file(paths, server, source_name, quiet, db_path):
     """Local files, each recognised by its content: a tools/list result, JSON or JSON lines of
     tools, a registry page or server.json list, a Docker catalog, a ToolHive registry.
 
-    A file that cannot be read is logged and the others are still crawled (exit 3).
+    A file that cannot be read (or is empty) is logged and the others are still crawled (exit 3).
     """
-    _run_single("file", {"paths": list(paths), "server": server}, settings)
+    # Nothing is fetched: the HTTP settings of the other sources mean nothing here.
+    _run_single("file", {"paths": list(paths), "server": server},
+                {"db_path": db_path, "quiet": quiet, "source_name": source_name, "max_pages": None,
+                 "max_time": None, "rate": 0, "concurrency": 1, "timeout": 30.0, "attempts": 1,
+                 "max_bytes": 64 * 1024 * 1024, "no_cache": True})

@@ -243,7 +243,8 @@ def _classified(db, result):
     names = {t["name"] for t in result.tools}
     rows = [row for row in server_tools(db, result.name) if row["tool"] in names]
     rank = {risk: i for i, risk in enumerate(RISK_ORDER)}
-    rows.sort(key=lambda row: (-rank.get(row["risk"], -1), row["tool"]))
+    rows.sort(key=lambda row: ("suspicious_instructions" not in (row.get("flags") or []),
+                               -rank.get(row["risk"], -1), row["tool"]))
     return rows
 
 

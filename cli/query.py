@@ -60,7 +60,9 @@ def show(server, fmt, db_path):
             click.echo(clip(record["description"], 200))
         click.echo()
     for tool in record["tools"]:
-        tool["evidence"] = (tool.get("evidence") or [""])[0]
+        # a table shows the strongest evidence; a CSV keeps all of it, one item after another
+        evidence = tool.get("evidence") or [""]
+        tool["evidence"] = evidence[0] if fmt == "table" else " | ".join(evidence)
     emit(record["tools"], fmt, ["tool", "category", "risk", "confidence", "flags", "evidence"])
 
 
@@ -144,11 +146,20 @@ def diff(policy_file, since, run_id, server, limit, exit_code, fmt, db_path):
     elif fmt == "table":
         for row in rows:
             row["fields"] = ",".join(row.get("fields") or [])
-        emit(rows, fmt, ["server", "tool", "change", "fields", "risk_before", "risk", "note"])
+            row["flags"] = _flag_changes(row)
+        emit(rows, fmt, ["server", "tool", "change", "fields", "risk_before", "risk", "flags", "note"])
     else:
-        emit(rows, fmt, ["server", "tool", "change", "fields", "risk_before", "risk", "category", "note"])
+        if fmt == "csv":
+            for row in rows:
+                row["flags"] = _flag_changes(row)
+        emit(rows, fmt, ["server", "tool", "change", "fields", "risk_before", "risk", "category", "flags", "note"])
     if exit_code and rows:
         sys.exit(1)
+
+
+def _flag_changes(row):
+    """Flags a change gained (+) and lost (-); a pin diff, which knows no flags, shows none."""
+    return " ".join([f"+{f}" for f in row.get("flags_gained") or []] + [f"-{f}" for f in row.get("flags_lost") or []])
 
 
 @click.command()

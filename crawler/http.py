@@ -257,9 +257,9 @@ class Fetcher:
             if error.retry_after is not None and error.retry_after > options.max_retry_after:
                 raise FetchError(f"GET {request_url}: {error}, Retry-After {error.retry_after:.0f} s is longer than "
                                  f"the {options.max_retry_after:.0f} s a crawl waits") from None
-            raise FetchError(f"GET {request_url}: {error} (gave up after {options.attempts} attempts)") from None
+            raise FetchError(f"GET {request_url}: {error} ({_tries(options.attempts)})") from None
         except (httpx.TimeoutException, TimeoutError):
-            raise FetchError(f"GET {request_url}: timed out (gave up after {options.attempts} attempts)") from None
+            raise FetchError(f"GET {request_url}: timed out ({_tries(options.attempts)})") from None
         except httpx.TransportError as error:
             raise FetchError(f"GET {request_url}: {type(error).__name__}: {error or 'connection failed'}") from None
         except httpx.HTTPError as error:  # too many redirects, bad headers, ...
@@ -338,3 +338,7 @@ def _retry_after(value):
         return None
     return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
 
+
+def _tries(attempts):
+    """How a failed request ended: "tried once, no retries" rather than "gave up after 1 attempts"."""
+    return "tried once, no retries" if attempts == 1 else f"gave up after {attempts} attempts"

@@ -235,7 +235,8 @@ def decide(server, tools, profile="balanced", overrides=None, flows=None):
             channels.setdefault(flow.out.tool, flow)
     table = PROFILES[profile]
     decisions = []
-    for tool in sorted(tools, key=lambda t: t["tool"]):
+    # A tool with suspicious instructions comes first: the one thing a reviewer of the reasons must see.
+    for tool in sorted(tools, key=lambda t: ("suspicious_instructions" not in (t.get("flags") or []), t["tool"])):
         category = tool.get("category")
         flags = tool.get("flags") or []
         evidence = [e for e in (tool.get("evidence") or []) if not e.startswith("against:")][:2]

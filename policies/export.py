@@ -93,7 +93,11 @@ def _mode_for(path):
 def write_atomically(path, text):
     """Write a file whole or not at all: a crash never leaves half a policy behind."""
     path = Path(path)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    except OSError as error:  # the error names the temporary file: name the user's path instead
+        where = "no such folder" if isinstance(error, FileNotFoundError) else (error.strerror or str(error))
+        raise OSError(error.errno, f"cannot write {path} ({where}: {path.parent})") from None
     try:
         # mkstemp makes the file 0600; a policy is read by a gateway's user or mounted into a container,
         # so it gets the mode of the file it replaces, or what the umask gives a new file.

@@ -60,6 +60,8 @@ def read_file(path, server=None):
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise ManifestError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    if not text.strip():
+        raise ManifestError(f"{path}: empty file, no servers or tools in it")
     return parse_document(text, str(path), server, default=path.stem)
 
 

@@ -66,6 +66,8 @@ def read_snapshot(path=None):
     # ValueError: a NUL in the path
     except (OSError, UnicodeDecodeError, EOFError, gzip.BadGzipFile, ValueError) as error:
         raise ManifestError(f"{path}: cannot read ({error})") from None
+    if not servers:
+        raise ManifestError(f"{path}: empty snapshot, no tool rows in it")
     for name, entry in servers.items():
         yield ServerManifest(
             name=name,

@@ -21,7 +21,7 @@ def test_429_with_retry_after_is_waited_out_then_the_crawl_completes(db):
         elapsed = time.monotonic() - started
         stamps = [r for r in server.requests]
     assert code == 0, err
-    assert "1 retries" in out and "150 servers" in out
+    assert "1 retry)" in out and "150 servers" in out  # "1 retries" no more
     assert len(stamps) == 3 and stamps[1].query == stamps[2].query  # the same page again
     assert elapsed >= 1.0  # Retry-After honoured
     assert query(db, "SELECT status, error_count FROM crawl_runs") == [("ok", 0)]
