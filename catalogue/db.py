@@ -15,6 +15,7 @@ Tables
                   the current one is copied onto servers (grade, grade_reasons, grade_flows, toxic_flows)
 Views
   tool_catalogue  tools joined with their server and current classification, for people and queries
+  tools_by_risk   the listed tools riskiest first, with their top evidence: what Datasette leads with
 
 `tools.last_seen` stays NULL while a tool is still listed (it was then seen at its source's last
 crawl, `sources.last_success_at`), so re-crawling unchanged data rewrites no row.
@@ -333,3 +334,18 @@ def _create(db):
         LEFT JOIN classifications c ON c.id = t.classification_id
         """
     )
+    # 3 -> 4: what a person browses first (Datasette leads with it): the listed tools, riskiest
+    # and surest first, with the strongest piece of evidence. `tool_id` is the full-text key.
+    db.execute("DROP VIEW IF EXISTS tools_by_risk")
+    db.execute(
+        f"""
+        CREATE VIEW tools_by_risk AS
+        SELECT tool, server, category, risk, flags, confidence,
+            json_extract(evidence, '$[0]') AS top_evidence, description, tool_id
+        FROM tool_catalogue WHERE status = 'listed'
+        ORDER BY {_RISK_RANK} DESC, confidence DESC, server, tool
+        """
+    )
+
+
+_RISK_RANK = "CASE risk WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 WHEN 'low' THEN 0 ELSE -1 END"

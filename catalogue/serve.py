@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+TEMPLATES = Path(__file__).with_name("templates")
+
 RISK_ORDER = "CASE risk WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END"
 
 CANNED_QUERIES = {
@@ -18,13 +20,19 @@ CANNED_QUERIES = {
     },
     "servers_by_risk": {
         "title": "Servers by risk",
-        "description": "Every server with its tools counted by risk, the riskiest first.",
+        "description": (
+            "Every server (no cap) with its listed tools counted by risk, the riskiest first. Columns: "
+            "tools, how many it lists; critical, destructive or financial tools (lose data or move money); "
+            "high, execute tools (run code, commands or queries); medium, write tools (changes another call "
+            "can undo); low, read tools; mean_risk, the average over its tools with low 0, medium 1, high 2, "
+            "critical 3."
+        ),
         "sql": (
             "SELECT server, count(*) AS tools, sum(risk = 'critical') AS critical, sum(risk = 'high') AS high, "
             "sum(risk = 'medium') AS medium, sum(risk = 'low') AS low, "
             "round(avg(CASE risk WHEN 'critical' THEN 3 WHEN 'high' THEN 2 WHEN 'medium' THEN 1 ELSE 0 END), 2) "
             "AS mean_risk FROM tool_catalogue WHERE status = 'listed' GROUP BY server "
-            "ORDER BY critical DESC, high DESC, tools DESC LIMIT 1000"
+            "ORDER BY critical DESC, high DESC, tools DESC, server"
         ),
     },
     "recently_changed_tools": {
@@ -63,6 +71,28 @@ CANNED_QUERIES = {
 }
 
 
+# What Datasette's home page leads with, in this order: the view people browse, then the canned
+# queries (each a name in CANNED_QUERIES). Another view or query is one more entry here.
+HOME_VIEWS = {
+    "tools_by_risk": {
+        "title": "Tools by risk",
+        "description": "Every listed tool with its server, category, risk, flags, confidence and top evidence, "
+                       "riskiest and surest first. Search it, facet it by category, risk or server.",
+        "facets": ["category", "risk"],
+        "fts_table": "tools_fts",
+        "fts_pk": "tool_id",
+        "columns": {
+            "category": "What a call can do, the most severe that applies (docs/taxonomy.md)",
+            "risk": "low (read), medium (write), high (execute), critical (destructive, financial)",
+            "flags": "open_world, sends_data_out, touches_secrets, filesystem, suspicious_instructions, "
+                     "private_data, untrusted_content",
+            "confidence": "How sure the classifier is (0-1, calibrated)",
+            "top_evidence": "The strongest reason for the category (all of it: tool_catalogue.evidence)",
+        },
+    },
+}
+
+
 def metadata(database_name):
     """Datasette metadata for a catalogue served under `database_name`."""
     return {
@@ -72,15 +102,19 @@ def metadata(database_name):
             "(read, write, execute, destructive, financial), with its risk, flags, confidence and evidence."
         ),
         "source": "mcp-risk",
+        "home_views": list(HOME_VIEWS),  # read by templates/index.html
         "databases": {
             database_name: {
                 "description": "Servers, their tools, every definition seen, and their classifications.",
                 "tables": {
+                    **HOME_VIEWS,
                     "tool_catalogue": {
                         "title": "Tools with their classification",
                         "description": "Every tool with its current classification. Facet by category and risk.",
                         "facets": ["category", "risk", "status"],
                         "sort_desc": "confidence",
+                        "fts_table": "tools_fts",
+                        "fts_pk": "tool_id",
                         "columns": {
                             "category": "What a call can do, the most severe that applies",
                             "risk": "low (read), medium (write), high (execute), critical (destructive, financial)",
@@ -94,8 +128,10 @@ def metadata(database_name):
                     "servers": {"title": "Servers", "description": "One row per server, by canonical name, with its "
                                 "grade: A (only reads) to F (hidden instructions or a toxic flow). Facet by grade.",
                                 "facets": ["grade"]},
-                    "tools": {"title": "Tool definitions", "description": "The current definition of every tool ever seen.",
-                              "facets": ["status"]},
+                    # The raw definitions (input_schema first): searched through tools_by_risk instead.
+                    "tools": {"title": "Tool definitions", "description": "The current definition of every tool "
+                              "ever seen. To search tools by risk, use tools_by_risk.",
+                              "facets": ["status"], "hidden": True},
                     "tool_history": {"title": "Tool history",
                                      "description": "A row whenever a tool is added, changes or disappears.",
                                      "facets": ["change"]},
@@ -117,7 +153,9 @@ def datasette_app(db_path):
     from datasette.app import Datasette
 
     db_path = Path(db_path)
-    return Datasette([str(db_path)], metadata=metadata(db_path.stem), settings={"default_page_size": 50})
+    # max_returned_rows: a canned query shows all its rows (servers_by_risk lists every server).
+    return Datasette([str(db_path)], metadata=metadata(db_path.stem), template_dir=str(TEMPLATES),
+                     settings={"default_page_size": 50, "max_returned_rows": 100_000})
 
 
 def serve(db_path, host="127.0.0.1", port=8001):

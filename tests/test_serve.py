@@ -64,3 +64,58 @@ def test_grades_in_datasette(served):
         flows = json.load(response)
     assert all(r["toxic_flows"] == len(json.loads(r["flows"])) > 0 and r["grade"] == "F" for r in flows)
     assert any(r["server"] == "github/github-mcp-server" for r in flows)
+
+
+def test_the_home_page_leads_with_tools_by_risk_and_the_canned_queries(served, tmp_path):
+    base, name = served
+    dom = chromium_dom(base + "/", tmp_path)
+    browse, queries, tables = dom.find("Tools by risk"), dom.find("Canned queries"), dom.find("All tables")
+    assert -1 < browse < queries < tables, "the view and the queries come before the raw tables"
+    assert 'name="_search"' in dom
+    for title in ("Critical tools per server", "Servers by risk", "Recently changed tools", "Tools of a server"):
+        assert queries < dom.find(title) < tables, title
+
+
+def test_tools_by_risk_is_searchable_riskiest_first_with_top_evidence(served, tmp_path):
+    base, name = served
+    dom = chromium_dom(f"{base}/{name}/tools_by_risk?_search=delete+repository", tmp_path)
+    header = dom[dom.find("<thead"):dom.find("</thead>")]
+    positions = [header.find(f">{column}<") for column in ("tool", "server", "category", "risk", "flags",
+                                                           "confidence", "top_evidence")]
+    assert all(p > -1 for p in positions) and positions == sorted(positions), positions
+    assert "delete_repository" in dom and "name verb `delete`" in dom
+    assert "read_text_file" not in dom  # the search filtered: not every tool
+    import json
+
+    def rows(query):
+        with urllib.request.urlopen(f"{base}/{name}/tools_by_risk.json?_shape=array&{query}", timeout=30) as response:
+            return json.load(response)
+
+    found = rows("_search=write+file")
+    assert found and all("writ" in (r["tool"] + (r["description"] or "") + r["category"]).lower() for r in found)
+    assert found[0]["tool"] == "write_file"  # the riskiest match first
+    first = rows("_size=200")
+    order = {"critical": 3, "high": 2, "medium": 1, "low": 0}
+    keys = [(-order[r["risk"]], -r["confidence"]) for r in first]
+    assert keys == sorted(keys), "riskiest first, then the surest"
+
+
+def test_the_tools_table_is_not_what_the_home_page_offers(served, tmp_path):
+    base, name = served
+    dom = chromium_dom(base + "/", tmp_path)
+    # input_schema-first raw definitions stay reachable, but are not a headline
+    assert "/tools_by_risk" in dom and f'/{name}/tools"' not in dom
+
+
+def test_servers_by_risk_lists_every_server_and_explains_its_columns(served, tmp_path, sliced_db):
+    import sqlite3
+
+    base, name = served
+    count = sqlite3.connect(sliced_db).execute(
+        "SELECT count(DISTINCT server_id) FROM tools WHERE status = 'listed'").fetchone()[0]
+    import json
+
+    with urllib.request.urlopen(f"{base}/{name}/servers_by_risk.json?_shape=array", timeout=30) as response:
+        assert len(json.load(response)) == count
+    dom = chromium_dom(f"{base}/{name}/servers_by_risk", tmp_path)
+    assert "Every server (no cap)" in dom and "mean_risk, the average" in dom
