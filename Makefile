@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup browser wordnet clean
+.PHONY: run test setup browser wordnet clean notebooks
 
 # The main job needs only the package's own dependencies; the tests add their extras on top.
 $(VENV)/.installed-run: pyproject.toml
@@ -38,6 +38,16 @@ wordnet:
 
 test: setup browser wordnet
 	$(BIN)/python -m pytest
+
+# Execute both notebooks in place, so the repository shows their tables and figures: the catalogue
+# notebook reads catalogue.db (made by `make run`), the evaluation notebook the bundled labels.
+notebooks: setup catalogue.db
+	cd notebooks && ../$(BIN)/python -c 'import sys, nbformat; from nbclient import NotebookClient; \
+	  [(nb := nbformat.read(p, as_version=4), NotebookClient(nb, timeout=1200, kernel_name="python3").execute(), \
+	    nbformat.write(nb, p)) for p in sys.argv[1:]]' catalogue.ipynb evaluation.ipynb
+
+catalogue.db:
+	$(MAKE) run
 
 clean:
 	rm -rf $(VENV) catalogue.db catalogue.db-wal catalogue.db-shm catalogue.db.lock out

@@ -57,18 +57,20 @@ def _filters(category, risk, server, grade=None):
     return where, params
 
 
-def search(db, text=None, *, category=None, risk=None, server=None, grade=None, limit=50):
+def search(db, text=None, *, category=None, risk=None, server=None, grade=None, flag=None, limit=50):
     """Tools whose name, title or description match `text` (best match first), with filters
     (`grade`: only tools of servers graded so).
 
-    Without text, every tool that passes the filters, riskiest first.
+    Without text, every tool that passes the filters, riskiest first. With `flag`, only tools
+    that carry it.
     """
     _check_choice(category, CATEGORIES, "category")
     _check_choice(risk, RISKS, "risk")
     _check_choice(grade, GRADES, "grade")
-    if grade:
-        # Few servers share a grade filter's result page: filter in SQL, text ranked by FTS.
-        return _search_graded(db, text, category, risk, server, grade, limit)
+    _check_choice(flag, FLAGS, "flag")
+    if grade or flag:
+        # Few tools pass a grade or a flag filter: filter in SQL, text ranked by FTS.
+        return _search_narrowed(db, text, category, risk, server, limit, grade=grade, flag=flag)
     if text and text.strip():
         return _search_text(db, text, category, risk, server, limit)
     return _search_filtered(db, category, risk, server, limit)
@@ -110,6 +112,25 @@ def _search_text(db, text, category, risk, server, limit):
     return [_public(r) for r in found[:limit]]
 
 
+def _search_narrowed(db, text, category, risk, server, limit, *, grade=None, flag=None):
+    """Tools of servers graded `grade` and/or carrying `flag` (a few per cent of the catalogue at
+    most): best match first with text, else riskiest first."""
+    where, params = _filters(category, risk, server, grade)
+    if flag:
+        where.append("instr(c.flags, ?) > 0")
+        params.append(json.dumps(flag))
+    if text and text.strip():
+        words = f"{{name title description}} : ({db.quote_fts(text)})"
+        rows = _rows(db, f"{_SELECT} JOIN tools_fts f ON f.rowid = t.id WHERE tools_fts MATCH ? "
+                         f"AND {' AND '.join(where)} ORDER BY f.rank LIMIT ?", [words, *params, limit])
+    else:
+        order = " ".join(f"WHEN '{c}' THEN {SEVERITY[c]}" for c in CATEGORIES)
+        rows = _rows(db, f"{_SELECT} WHERE {' AND '.join(where)} "
+                         f"ORDER BY CASE c.category {order} END DESC, c.confidence DESC, s.name, t.name LIMIT ?",
+                     [*params, limit])
+    return [_public(r) for r in rows]
+
+
 def _search_filtered(db, category, risk, server, limit):
     if server:
         # A server has few tools: read them all and sort.
@@ -130,19 +151,6 @@ def _search_filtered(db, category, risk, server, limit):
         found += _rows(db, f"{_SELECT} WHERE t.category = ? AND t.status = 'listed' ORDER BY t.id LIMIT ?",
                        [name, limit - len(found)])
     return [_public(r) for r in found]
-
-
-def _search_graded(db, text, category, risk, server, grade, limit):
-    where, params = _filters(category, risk, server, grade)
-    order = " ".join(f"WHEN '{c}' THEN {SEVERITY[c]}" for c in CATEGORIES)
-    if text and text.strip():
-        words = f"{{name title description}} : ({db.quote_fts(text)})"
-        return [_public(r) for r in _rows(
-            db, f"{_SELECT} JOIN tools_fts f ON f.rowid = t.id WHERE tools_fts MATCH ? AND {' AND '.join(where)} "
-                "ORDER BY f.rank LIMIT ?", [words, *params, limit])]
-    return [_public(r) for r in _rows(
-        db, f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY CASE c.category {order} END DESC, s.name, t.name LIMIT ?",
-        [*params, limit])]
 
 
 def _marks(values):

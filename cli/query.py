@@ -7,6 +7,7 @@ import sys
 import click
 
 from ..catalogue.db import open_catalogue
+from ..classifier.taxonomy import FLAGS
 from .common import clip, db_option, emit, format_option, reports_errors, visible
 
 GRADES = ("A", "B", "C", "D", "F")  # as policies.grades.GRADES, without importing it on every start
@@ -18,11 +19,12 @@ GRADES = ("A", "B", "C", "D", "F")  # as policies.grades.GRADES, without importi
 @click.option("--risk", type=click.Choice(["low", "medium", "high", "critical"]))
 @click.option("--server", help="Only tools of this server (exact name).")
 @click.option("--grade", type=click.Choice(GRADES), help="Only tools of servers with this grade (A best, F worst).")
+@click.option("--flag", type=click.Choice(FLAGS), help="Only tools carrying this flag (docs/taxonomy.md).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
 @format_option
 @db_option
 @reports_errors
-def search(text, category, risk, server, grade, limit, fmt, db_path):
+def search(text, category, risk, server, grade, flag, limit, fmt, db_path):
     """Full-text search over tool names and descriptions, best match first, with filters.
 
     TEXT uses words, not syntax: `mcp-risk search "delete repo"`. Without TEXT, lists the tools
@@ -33,7 +35,7 @@ def search(text, category, risk, server, grade, limit, fmt, db_path):
     db = open_catalogue(db_path, create=False)
     if server:
         queries.server_id(db, server)  # an unknown server is an error, not an empty result
-    rows = queries.search(db, text, category=category, risk=risk, server=server, grade=grade, limit=limit)
+    rows = queries.search(db, text, category=category, risk=risk, server=server, grade=grade, flag=flag, limit=limit)
     emit(rows, fmt, ["server", "tool", "category", "risk", "confidence", "flags", "description"])
 
 

@@ -96,6 +96,7 @@ def crawl_pages(source, state, options=None, limits=None):
     # in the socket buffer. Timeouts keep counting, so a caller taking longer than the read
     # timeout on one page costs a retry (a 304 from the cache), never a lost page.
     loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_quiet_when_stopped)
     items = _produce(source, dict(state or {}), options, limits)
     try:
         while True:
@@ -140,6 +141,15 @@ async def _produce(source, state, options, limits):
                     return
         finally:
             await walk.aclose()
+
+
+def _quiet_when_stopped(loop, context):
+    """A stop (Ctrl-C, SIGTERM) lands in whichever task was running; that task then dies with it
+    and nobody awaits it. Asyncio would print "Task exception was never retrieved" and a traceback
+    for it: the crawl already said it was interrupted, so say nothing. Anything else as usual."""
+    if isinstance(context.get("exception"), (KeyboardInterrupt, asyncio.CancelledError)):
+        return
+    loop.default_exception_handler(context)
 
 
 def _close(loop, items):

@@ -31,6 +31,23 @@ def outputs(notebook):
     )
 
 
+def plotting_cells_show_their_figures(notebook):
+    """Every cell that draws shows its figure inline (an image/png output), as a reader sees it."""
+    drawing = [cell for cell in notebook.cells if cell.cell_type == "code" and "plt.subplots" in cell.source]
+    assert drawing
+    for cell in drawing:
+        assert any("image/png" in output.get("data", {}) for output in cell.outputs), cell.source[:80]
+    return len(drawing)
+
+
+def test_the_committed_notebooks_carry_their_figures():
+    """`make notebooks` ran them in place: a reader of the repository sees the figures."""
+    for name in ("catalogue.ipynb", "evaluation.ipynb"):
+        notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+        assert 'matplotlib.use("Agg")' not in "".join(c.source for c in notebook.cells)
+        plotting_cells_show_their_figures(notebook)
+
+
 def test_the_evaluation_notebook(tmp_path):
     from test_model import LABELS
 
@@ -49,6 +66,7 @@ def test_the_evaluation_notebook(tmp_path):
     text = outputs(notebook)
     assert "macro-F1" in text and "rules alone" in text
     assert "expected calibration error" in text
+    assert plotting_cells_show_their_figures(notebook) == 2  # the confusion matrix, the reliability diagram
     assert not any(o.get("output_type") == "error" for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
 
 
@@ -57,6 +75,7 @@ def test_the_catalogue_notebook(sliced_db):
     text = outputs(notebook)
     assert "tools from" in text and "critical" in text
     assert "modelcontextprotocol/server-filesystem" in text or "github/github-mcp-server" in text
+    assert plotting_cells_show_their_figures(notebook) == 3  # tools by category, riskiest servers, category share
     assert not any(o.get("output_type") == "error" for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     # The grade distribution: its plot's numbers, a row per grade.
     last = [c for c in notebook.cells if c.cell_type == "code"][-1]

@@ -42,6 +42,8 @@ def test_a_killed_crawl_resumes_where_it_stopped_and_loses_nothing(db, kill):
         assert state["resume"]["page"] * 100 == stored  # the checkpoint is exactly what was stored
         if kill == signal.SIGTERM:  # a clean stop: exit 130, the run closed there and then
             assert first.returncode == 130, err
+            # and a quiet one: in-flight requests cancelled and awaited, no asyncio complaint
+            assert "next crawl resumes" in err and "Task exception" not in err and "Traceback" not in err, err
             assert query(db, "SELECT status FROM crawl_runs") == [("interrupted",)]
         else:  # no chance to say anything: the next crawl marks the run interrupted
             assert first.returncode == -signal.SIGKILL
@@ -72,3 +74,28 @@ def test_two_crawls_at_once_the_second_is_refused_with_exit_5(db):
     assert first.returncode == 0, err
     assert query(db, "SELECT count(*), count(DISTINCT name) FROM servers") == [(800, 800)]
     assert query(db, "SELECT status FROM crawl_runs") == [("ok",)]  # the refused crawl wrote nothing
+
+
+def test_a_stop_inside_a_request_task_ends_quietly(capfd, caplog):
+    """SIGTERM lands in whichever task runs, often a request in flight: that task dies with the
+    stop and nobody awaits it. No "Task exception was never retrieved" follows the crawl's message."""
+    import asyncio
+    import gc
+
+    from mcp_risk.crawler.pages import crawl_pages
+
+    class Stopped:
+        name = kind = location = "stopped"
+
+        async def pages(self, http, state):
+            async def in_flight():
+                raise KeyboardInterrupt  # what the SIGTERM handler raises, inside the request's task
+            task = asyncio.ensure_future(in_flight())
+            await asyncio.sleep(0.05)
+            yield await task
+
+    with pytest.raises(KeyboardInterrupt):
+        list(crawl_pages(Stopped(), {}))
+    gc.collect()
+    said = capfd.readouterr().err + caplog.text  # asyncio says it through logging
+    assert "Task exception was never retrieved" not in said
