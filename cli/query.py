@@ -7,7 +7,6 @@ import sys
 import click
 
 from ..catalogue.db import open_catalogue
-from ..classifier.taxonomy import FLAGS
 from .common import clip, db_option, emit, format_option, reports_errors, visible
 
 GRADES = ("A", "B", "C", "D", "F")  # as policies.grades.GRADES, without importing it on every start
@@ -19,7 +18,9 @@ GRADES = ("A", "B", "C", "D", "F")  # as policies.grades.GRADES, without importi
 @click.option("--risk", type=click.Choice(["low", "medium", "high", "critical"]))
 @click.option("--server", help="Only tools of this server (exact name).")
 @click.option("--grade", type=click.Choice(GRADES), help="Only tools of servers with this grade (A best, F worst).")
-@click.option("--flag", type=click.Choice(FLAGS), help="Only tools carrying this flag (docs/taxonomy.md).")
+@click.option("--flag", metavar="FLAG", help="Only tools carrying this flag: open_world, sends_data_out, touches_secrets, "
+                                            "filesystem, suspicious_instructions, private_data, untrusted_content "
+                                            "(docs/taxonomy.md).")
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 100_000))
 @format_option
 @db_option
@@ -31,7 +32,10 @@ def search(text, category, risk, server, grade, flag, limit, fmt, db_path):
     that pass the filters, riskiest first.
     """
     from ..catalogue import queries
+    from ..classifier.taxonomy import FLAGS  # here, not at start-up: it loads the classifier
 
+    if flag is not None and flag not in FLAGS:
+        raise click.BadParameter(f"{flag!r} is not one of {', '.join(FLAGS)}", param_hint="'--flag'")
     db = open_catalogue(db_path, create=False)
     if server:
         queries.server_id(db, server)  # an unknown server is an error, not an empty result
