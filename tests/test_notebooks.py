@@ -75,7 +75,7 @@ def test_the_catalogue_notebook(sliced_db):
     text = outputs(notebook)
     assert "tools from" in text and "critical" in text
     assert "modelcontextprotocol/server-filesystem" in text or "github/github-mcp-server" in text
-    assert plotting_cells_show_their_figures(notebook) == 3  # tools by category, riskiest servers, category share
+    assert plotting_cells_show_their_figures(notebook) == 4  # by category, riskiest servers, category share, grades
     assert not any(o.get("output_type") == "error" for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
     # The grade distribution: its plot's numbers, a row per grade.
     last = [c for c in notebook.cells if c.cell_type == "code"][-1]
