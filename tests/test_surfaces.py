@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import run
 
@@ -180,8 +181,9 @@ def test_a_suspicious_tool_comes_first_in_show_and_policy_reasons(poisoned_db, t
     record = json.loads(run("show", "acme/notes", "--format", "json", "--db", poisoned_db).output)
     assert record["tools"][0]["tool"] == "add" and "suspicious_instructions" in record["tools"][0]["flags"]
     table = run("show", "acme/notes", "--db", poisoned_db).output
+    table = table[re.search(r"^tool\s", table, re.M).start():]  # the tools, after the grade's reasons
     assert re.search(r"^add\s", table, re.M).start() < table.index("add_note")
-    policy = json.loads(run("policy", "acme/notes", "--db", poisoned_db).output)
+    policy = yaml.safe_load(run("policy", "acme/notes", "--format", "intercept", "--db", poisoned_db).output)
     assert list(policy["x-mcp-risk"]["decisions"])[0] == "add"  # the reasons lead with it
 
 
