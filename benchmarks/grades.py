@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/grades.py [--runs 5]
 
 Classifies the snapshot's 24,071 tools once (not timed: that is the classifier's benchmark), then
-times `policies.grades.grade_server` over all 2,567 servers, and `grade_config` over 100 of them (the
+times `classifier.grades.grade_server` over all 2,567 servers, and `grade_config` over 100 of them (the
 100 with the most flow legs, so the config has flows to find). Target (issue 12): all servers graded in
 under 1 s. Prints the median of the runs and the grade distribution.
 """
@@ -17,7 +17,7 @@ import time
 
 from mcp_risk.classifier import classify_many
 from mcp_risk.crawler.sources.snapshot import default_path
-from mcp_risk.policies.grades import GRADES, LEG_FLAGS, grade_config, grade_server
+from mcp_risk.classifier.grades import GRADES, LEG_FLAGS, grade_config, grade_server
 
 
 def classified_servers():

@@ -5,8 +5,8 @@
 row whenever a server's grade, reasons or flows change, so a grade that worsens shows in `diff`.
 Regrading is idempotent: unchanged tools and classifications write nothing.
 
-The grading itself is the pure `policies.grades.grade_server` (it imports nothing of the project): the
-one thing the catalogue takes from the policy layer.
+The grading itself is the pure `classifier.grades.grade_server` (it imports nothing of the project): a
+server's tools in, its grade out, as the classifier does for one tool.
 """
 
 import json
@@ -23,7 +23,7 @@ def _dump(value):
 def regrade(db, server_ids=None, *, now, crawl_run_id=None):
     """Grade these servers (all when None) from their listed tools' current classifications.
     Returns the number of servers whose grade record changed."""
-    from ..policies.grades import grade_server
+    from ..classifier.grades import grade_server
 
     if server_ids is None:
         server_ids = [row[0] for row in db.execute("SELECT id FROM servers")]
@@ -102,7 +102,7 @@ def grade_changes(db, *, since_run=None, since_time=None, run=None, server_id=No
     if server_id is not None:
         where.append("g.server_id = ?")
         params.append(server_id)
-    from ..policies.grades import RANK
+    from ..classifier.grades import RANK
 
     changes = []
     for name, grade, before, reasons, seen_at, run_id in db.execute(

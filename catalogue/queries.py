@@ -8,7 +8,7 @@ from ..classifier import CATEGORIES, FLAGS, RISK, RISKS, SEVERITY
 
 from .db import CatalogueError
 
-GRADES = ("A", "B", "C", "D", "F")  # policies.grades.GRADES
+GRADES = ("A", "B", "C", "D", "F")  # classifier.grades.GRADES
 
 TOOL_COLUMNS = ("server", "tool", "category", "risk", "confidence", "flags", "description")
 

@@ -9,6 +9,7 @@ A plain library: it reads MCP Tool objects (mappings with `name`, `title`, `desc
 Readable rules (classifier.rules, classifier.flags) fire with evidence; a linear model trained on
 hand-labelled tools (classifier.model, weights in data/model/classifier.json) weighs that evidence
 with the tool's words into one calibrated probability. Without the model file, the rules decide.
+A server's classified tools give its grade A-F and its toxic flows (classifier.grades).
 """
 
 import os

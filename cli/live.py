@@ -18,7 +18,7 @@ from ..crawler import ManifestError
 from .common import db_option, emit, json_line, reports_errors, visible
 
 RISK_ORDER = ("low", "medium", "high", "critical")
-GRADE_ORDER = ("A", "B", "C", "D", "F")  # policies.grades.GRADES
+GRADE_ORDER = ("A", "B", "C", "D", "F")  # classifier.grades.GRADES
 EXIT_RISK_FOUND = 3
 EXIT_UNSCANNED = 4
 
@@ -200,7 +200,7 @@ def _run(specs, location, *, allow_exec, timeout, concurrency, no_network, memor
             if not result.ok:
                 run.note_error(f"{result.name}: {result.error}")
     classified = {r.name: _classified(db, r) for r in results if r.ok}
-    from ..policies.grades import grade_config
+    from ..classifier.grades import grade_config
 
     config = grade_config(classified)  # the config's servers are one agent's tools
     if policy_dir:

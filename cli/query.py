@@ -9,7 +9,7 @@ import click
 from ..catalogue.db import open_catalogue
 from .common import clip, db_option, emit, format_option, reports_errors, visible
 
-GRADES = ("A", "B", "C", "D", "F")  # as policies.grades.GRADES, without importing it on every start
+GRADES = ("A", "B", "C", "D", "F")  # as classifier.grades.GRADES, without importing it on every start
 
 
 @click.command()

@@ -200,13 +200,13 @@ class Overrides:
         return None
 
 
-# Profiles that break every toxic flow by holding back its channel out (policies.grades).
+# Profiles that break every toxic flow by holding back its channel out (classifier.grades).
 BREAKS_FLOWS = {"balanced", "strict"}
 
 
 def _flow_rule(rule, flow, profile):
     """The rule of a tool that is the channel out of a toxic flow, under `profile`."""
-    from .grades import flow_reason
+    from ..classifier.grades import flow_reason
 
     why = flow_reason(flow)
     if profile not in BREAKS_FLOWS:
@@ -220,13 +220,13 @@ def _flow_rule(rule, flow, profile):
 def decide(server, tools, profile="balanced", overrides=None, flows=None):
     """A Decision per tool (rows with tool, category, risk, confidence, flags, evidence, hash).
 
-    `flows`: the toxic flows (policies.grades.Flow) whose channel out is one of these tools; by
+    `flows`: the toxic flows (classifier.grades.Flow) whose channel out is one of these tools; by
     default those inside this server, found from the tools' flags. Balanced and strict put each
     channel behind a human's approval (formats that cannot ask deny it); permissive says it leaves it."""
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}: choose from {', '.join(PROFILES)}")
     if flows is None:
-        from .grades import grade_server
+        from ..classifier.grades import grade_server
 
         flows = grade_server(tools, server).flows
     channels = {}

@@ -1,4 +1,4 @@
-"""Server grades and toxic flows (policies.grades) on real tool lists, and their two laws:
+"""Server grades and toxic flows (classifier.grades) on real tool lists, and their two laws:
 adding a tool never improves a grade, and grading again changes nothing."""
 
 import gzip
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from mcp_risk.classifier import CATEGORIES, FLAGS, classify
 from mcp_risk.crawler.sources.snapshot import default_path
-from mcp_risk.policies.grades import GRADES, RANK, Flow, ToolRef, grade_config, grade_server
+from mcp_risk.classifier.grades import GRADES, RANK, Flow, ToolRef, grade_config, grade_server
 
 CAPTURES = Path(__file__).parent / "fixtures" / "reference" / "tools_list_snapshots"
 LIVE = Path("/work/shared/labels/live_labelled.jsonl")

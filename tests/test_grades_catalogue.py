@@ -11,7 +11,7 @@ from test_diff import rewrite
 
 from mcp_risk.catalogue.db import SCHEMA_VERSION, open_catalogue
 from mcp_risk.catalogue.queries import server_tools
-from mcp_risk.policies.grades import grade_server
+from mcp_risk.classifier.grades import grade_server
 
 FS = "modelcontextprotocol/server-filesystem"
 
