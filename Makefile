@@ -50,4 +50,4 @@ catalogue.db:
 	$(MAKE) run
 
 clean:
-	rm -rf $(VENV) catalogue.db catalogue.db-wal catalogue.db-shm catalogue.db.lock out
+	rm -rf $(VENV) catalogue.db catalogue.db-wal catalogue.db-shm catalogue.db.lock catalogue.http-cache.db* out

@@ -268,7 +268,7 @@ def stats(db, *, grade=None):
             result["flags"][flag] = result["flags"].get(flag, 0) + 1
     result["crawls"] = _rows(
         db,
-        "SELECT so.name AS source, r.status, r.started_at, r.finished_at, r.tools_seen, r.tools_added, "
+        "SELECT r.id AS run, so.name AS source, r.status, r.started_at, r.finished_at, r.tools_seen, r.tools_added, "
         "r.tools_changed, r.tools_removed, r.error_count FROM crawl_runs r JOIN sources so ON so.id = r.source_id "
         "WHERE r.id IN (SELECT max(id) FROM crawl_runs GROUP BY source_id) ORDER BY so.name",
         [],

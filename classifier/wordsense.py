@@ -97,8 +97,11 @@ def open_wordnet():
     into such a layout in a temporary directory (removed when the process ends)."""
     import atexit
 
-    import nltk.data
-    from nltk.corpus.reader.wordnet import WordNetCorpusReader
+    try:
+        import nltk.data
+    except ImportError:
+        raise WordNetMissing("training needs nltk, in the train extra: pip install -e '.[train]' "
+                             "or run `make setup`") from None
 
     source = _wordnet_dir()
     root = Path(tempfile.mkdtemp(prefix="mcp-risk-wordnet-"))

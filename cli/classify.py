@@ -79,9 +79,13 @@ def train(labels, live_labels, output):
     import time
 
     from ..classifier.training import LABELS, LIVE_LABELS, train as fit_and_write
+    from ..classifier.wordsense import WordNetMissing
 
     start = time.perf_counter()
-    document, path = fit_and_write(labels or LABELS, output, live_labels or LIVE_LABELS)
+    try:
+        document, path = fit_and_write(labels or LABELS, output, live_labels or LIVE_LABELS)
+    except WordNetMissing as error:  # what to install, in one line
+        raise click.ClickException(str(error)) from None
     click.echo(f"model {document['version']}: {len(document['weights'])} weighted features, "
                f"temperature {document['temperature']}, thresholds {document['thresholds']}, "
                f"firm rules overruled at p >= {document['override']}; "

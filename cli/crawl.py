@@ -159,7 +159,7 @@ class _Progress:
 
 
 def _count(n, one, many):
-    return f"{n} {one if n == 1 else many}"
+    return f"{n:,} {one if n == 1 else many}"
 
 
 def _summary(result, db_path):
@@ -170,9 +170,9 @@ def _summary(result, db_path):
     http = result.http
     requests = f", {http.requests} requests ({http.not_modified} not modified, {_count(http.retries, 'retry', 'retries')})" if http else ""
     click.echo(
-        f"{result.source}: {result.status} in {result.seconds:.1f} s: {c.pages} pages{requests}; "
-        f"{c.servers_seen:,} servers ({c.servers_added:,} new, {c.servers_status_changed} status changes); "
-        f"{c.tools_seen:,} tools ({c.tools_added} added, {c.tools_changed} changed, {c.tools_removed} removed); "
+        f"{result.source}: {result.status} in {result.seconds:.1f} s: {_count(c.pages, 'page', 'pages')}{requests}; "
+        f"{_count(c.servers_seen, 'server', 'servers')} ({c.servers_added:,} new, {c.servers_status_changed} status changes); "
+        f"{_count(c.tools_seen, 'tool', 'tools')} ({c.tools_added} added, {c.tools_changed} changed, {c.tools_removed} removed); "
         f"{c.classified} classified; {len(c.errors)} errors -> {db_path} (crawl run {result.run_id})"
     )
     if result.changes:
@@ -253,9 +253,9 @@ def crawl_snapshot(path, db_path):
         sys.exit(EXIT_LOCKED)
     counts = run.counts
     click.echo(
-        f"snapshot: {counts.servers_seen} servers, {counts.tools_seen} tools seen; "
+        f"snapshot: {_count(counts.servers_seen, 'server', 'servers')}, {_count(counts.tools_seen, 'tool', 'tools')} seen; "
         f"{counts.tools_added} added, {counts.tools_changed} changed, {counts.tools_removed} removed; "
-        f"{counts.classified} classified -> {db_path}"
+        f"{counts.classified} classified -> {db_path} (crawl run {run.id})"
     )
 
 

@@ -89,6 +89,9 @@ def policy(server, output, fmt, profile, overrides, claude_server, force, db_pat
             click.echo(f"wrote {sidecar_name(output)} (reasons and pins)", err=True)
     else:
         click.echo(text, nl=False)
+        if sidecar is not None:  # this format keeps its pins beside the file, and there is no file
+            click.echo(f"note: the reasons and pins that `mcp-risk diff --policy` reads go in a sidecar file, "
+                       f"written only with -o FILE", err=True)
 
 
 # Formats with no way to say a rate limit: a rate-limited tool is a plain allow there.

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..catalogue.db import open_catalogue
-from .common import clip, db_option, emit, format_option, reports_errors, visible
+from .common import clip, db_option, emit, format_option, reports_errors, shown_name, visible
 
 GRADES = ("A", "B", "C", "D", "F")  # as classifier.grades.GRADES, without importing it on every start
 
@@ -39,7 +39,12 @@ def search(text, category, risk, server, grade, flag, limit, fmt, db_path):
     db = open_catalogue(db_path, create=False)
     if server:
         queries.server_id(db, server)  # an unknown server is an error, not an empty result
-    rows = queries.search(db, text, category=category, risk=risk, server=server, grade=grade, flag=flag, limit=limit)
+    rows = queries.search(db, text, category=category, risk=risk, server=server, grade=grade, flag=flag,
+                          limit=limit + 1)  # one more than shown: to say when there are more
+    if len(rows) > limit:
+        rows = rows[:limit]
+        if fmt == "table":  # scripts get what they asked for; people are told there is more
+            click.echo(f"(the first {limit:,} matches; more match: --limit N shows more)", err=True)
     emit(rows, fmt, ["server", "tool", "category", "risk", "confidence", "flags", "description"])
 
 
@@ -80,7 +85,7 @@ def _grade_lines(record, title=None):
         return
     click.echo(f"{head}grade {record['grade']}")
     for reason in record["grade_reasons"]:
-        tools = ", ".join(visible(t) for t in reason["tools"])
+        tools = ", ".join(shown_name(t) for t in reason["tools"])  # look-alike letters escaped, as in tables
         click.echo(f"  {reason['grade']}  {clip(reason['says'], 200)}: {clip(tools, 200)}")
     if not title:
         click.echo()
@@ -108,7 +113,7 @@ def stats(grade, fmt, db_path):
     emit(rows, fmt, ["what", "name", "count"])
     if fmt == "table" and result["crawls"]:
         click.echo()
-        emit(result["crawls"], fmt, ["source", "status", "finished_at", "tools_seen", "tools_added",
+        emit(result["crawls"], fmt, ["run", "source", "status", "finished_at", "tools_seen", "tools_added",
                                       "tools_changed", "tools_removed", "error_count"])
 
 
@@ -164,7 +169,10 @@ def diff(policy_file, since, run_id, server, limit, exit_code, fmt, db_path):
 
 
 def _flag_changes(row):
-    """Flags a change gained (+) and lost (-); a pin diff, which knows no flags, shows none."""
+    """Flags a change gained (+) and lost (-): a new tool gains all of its own. A pin diff, which
+    knows no flags, shows none."""
+    if row.get("change") == "new" and not row.get("flags_gained") and isinstance(row.get("flags"), list):
+        return " ".join(f"+{f}" for f in row["flags"])
     return " ".join([f"+{f}" for f in row.get("flags_gained") or []] + [f"-{f}" for f in row.get("flags_lost") or []])
 
 
@@ -210,7 +218,7 @@ def grade(servers, only, fmt, db_path):
             _grade_lines({"grade": row["grade"], "grade_reasons": row["reasons"]}, title=row["server"])
             for flow in row["flows"]:
                 click.echo("  toxic flow: " + clip(" -> ".join(
-                    f"{leg} {visible(flow[leg]['tool'])}" for leg in ("untrusted", "private", "out")), 200))
+                    f"{leg} {shown_name(flow[leg]['tool'])}" for leg in ("untrusted", "private", "out")), 200))
         return
     flat = []
     for row in rows:

@@ -212,3 +212,72 @@ def test_diff_shows_flags_gained_and_lost(poisoned_db, tmp_path):
     assert "suspicious_instructions" in rows["add"]["flags_lost"]
     table = run("diff", "--since", "1", "--db", poisoned_db).output
     assert "+suspicious_instructions" in table and "-suspicious_instructions" in table
+
+
+# -- what a new user met walking the README ---------------------------------------------------------
+
+def test_a_file_of_one_tool_is_one_tool(tmp_path):
+    db = tmp_path / "catalogue.db"
+    for name in ("one.jsonl", "tools.json"):
+        path = tmp_path / name
+        path.write_text(json.dumps({"name": "create_note", "description": "Create a note"}) + "\n")
+        result = run("crawl", "file", path, "--server", "notes", "--db", db)
+        assert result.exit_code == 0, result.output
+    assert "1 tool (" in result.output and "1 tools" not in result.output and "1 servers" not in result.output
+    assert [t["tool"] for t in json.loads(run("show", "notes", "--format", "json", "--db", db).output)["tools"]] \
+        == ["create_note"]
+    not_a_tool = tmp_path / "x.json"
+    not_a_tool.write_text(json.dumps({"name": "just a name"}))
+    assert run("crawl", "file", not_a_tool, "--db", db).exit_code == 3
+
+
+def test_crawl_run_ids_are_where_diff_needs_them(snapshot_slice, tmp_path):
+    db = tmp_path / "catalogue.db"
+    crawled = run("crawl", "snapshot", snapshot_slice, "--db", db)
+    assert "(crawl run 1)" in crawled.output
+    stats = run("stats", "--db", db).output
+    assert re.search(r"^\s*run\s+source\s+status", stats, re.M) and re.search(r"^\s*1\s+snapshot\s+ok", stats, re.M)
+    assert json.loads(run("stats", "--format", "json", "--db", db).output)["crawls"][0]["run"] == 1
+    assert run("diff", "--run", "1", "--db", db).exit_code == 0
+
+
+def test_a_new_tool_in_diff_shows_its_flags(poisoned_db):
+    table = run("diff", "--run", "1", "--db", poisoned_db).output
+    line = next(line for line in table.splitlines() if line.split()[1:2] == ["add"])
+    assert "+suspicious_instructions" in line
+
+
+def test_search_says_when_more_match_than_it_shows(sliced_db):
+    cut = run("search", "--limit", "2", "--db", sliced_db)
+    assert cut.exit_code == 0 and "more match" in cut.stderr
+    assert len([line for line in cut.stdout.splitlines()[2:] if line.strip()]) == 2
+    whole = run("search", "--server", "modelcontextprotocol/server-filesystem", "--limit", "1000", "--db", sliced_db)
+    assert whole.exit_code == 0 and "more match" not in whole.stderr
+
+
+def test_policy_to_stdout_says_where_the_pins_would_go(sliced_db):
+    result = run("policy", "modelcontextprotocol/server-filesystem", "--db", sliced_db)
+    assert result.exit_code == 0 and "sidecar" in result.stderr and "-o FILE" in result.stderr
+    json.loads(result.stdout)  # the policy itself, untouched by the note
+    inline = run("policy", "modelcontextprotocol/server-filesystem", "--format", "intercept", "--db", sliced_db)
+    assert "sidecar" not in inline.stderr  # Intercept's file carries its own pins
+
+
+def test_grade_reasons_escape_look_alike_letters(tmp_path):
+    tools = tmp_path / "fs.jsonl"
+    tools.write_text(json.dumps({"server": "acme/fs", "name": "re\u0430d_file", "description": "Delete a file"}) + "\n")
+    db = tmp_path / "catalogue.db"
+    assert run("crawl", "snapshot", tools, "--db", db).exit_code == 0
+    for command in (("show", "acme/fs"), ("grade", "acme/fs")):
+        text = run(*command, "--db", db).output
+        assert "\u0430" not in text and "re\\u0430d_file" in text, text
+
+
+def test_train_without_nltk_says_what_to_install(tmp_path):
+    code = ("import sys; sys.modules['nltk'] = None; sys.modules['nltk.data'] = None\n"  # as if not installed
+            "from mcp_risk.cli import cli; cli(['train', '-o', sys.argv[1]])")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")}  # no lexicon learned before
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path / "model.json")], capture_output=True, text=True,
+                          env=env, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("Error: training needs nltk") and "[train]" in done.stderr

@@ -85,7 +85,8 @@ def parse_document(text, where, server, default=None):
     if isinstance(document, list) and document and all(isinstance(e, dict) for e in document) and \
             all(_looks_server_json(e) for e in document):
         return server_list(document, where, errors), errors
-    if isinstance(document, dict) and "tools" not in document and "result" not in document:
+    if isinstance(document, dict) and "tools" not in document and "result" not in document \
+            and not _looks_tool(document):
         raise ManifestError(f"{where}: not a file mcp-risk knows (a tools/list result, tools as JSON or "
                             "JSON lines, a registry page or server.json list, a Docker or ToolHive registry)")
     if isinstance(document, dict) and server is None:  # a dump that says whose tools they are
@@ -98,6 +99,12 @@ def parse_document(text, where, server, default=None):
             raise
         raise ManifestError(f"{where}: not usable JSON ({str(error)[:200] or 'nested too deeply'})") from None
     return tools_manifests(tools, server or default, where, errors), errors
+
+
+def _looks_tool(entry):
+    """One MCP Tool object: a file (or a JSON-lines file of one line) holding a single tool."""
+    return isinstance(entry.get("name"), str) and any(
+        k in entry for k in ("description", "inputSchema", "input_schema", "title", "annotations"))
 
 
 def _looks_docker(servers):
