@@ -18,6 +18,7 @@ from ..crawler import ManifestError
 from .common import db_option, emit, json_line, reports_errors, visible
 
 RISK_ORDER = ("low", "medium", "high", "critical")
+POLICY_FORMATS = ("policylayer", "intercept", "claude", "cedar")  # policies.formats.FORMATS
 GRADE_ORDER = ("A", "B", "C", "D", "F")  # classifier.grades.GRADES
 EXIT_RISK_FOUND = 3
 EXIT_UNSCANNED = 4
@@ -44,7 +45,14 @@ def probe_options(command):
                      help="Package caches (npm, uv) shared by sandboxed servers. "
                           "Default: mcp-risk's own under ~/.cache, never your own caches."),
         click.option("--policy-dir", type=click.Path(file_okay=False),
-                     help="Write each scanned server's recommended policy.json here."),
+                     help="Write each scanned server's recommended policy here, in each --policy-format."),
+        click.option("--policy-format", "policy_formats", multiple=True, metavar="FORMAT",
+                     type=click.Choice([*POLICY_FORMATS, "all"]),
+                     help="Which gateway or client reads the --policy-dir files: policylayer (policy.json, the "
+                          "default), intercept (YAML), claude (Claude Code settings permissions, named by the "
+                          "server's key in your config; guessed by `probe`, with a warning), cedar (ToolHive), or all. Repeat for several: each "
+                          "format then gets its own subfolder of --policy-dir (DIR/claude/NAME.json). "
+                          "See `mcp-risk policy --help`."),
         click.option("--fail-on", type=click.Choice([*RISK_ORDER, *GRADE_ORDER]),
                      help=f"Exit {EXIT_RISK_FOUND} when a tool at or above this risk is found, or (given a grade, "
                           f"A-F) a server graded this or worse; "
@@ -80,6 +88,7 @@ def scan(configs, known_configs, **options):
     \b
       mcp-risk scan ~/.cursor/mcp.json
       mcp-risk scan --known-configs --fail-on critical --policy-dir policies/
+      mcp-risk scan .mcp.json --policy-dir policies/ --policy-format all
     """
     from ..crawler.live import known_config_paths, read_config, unique_names
 
@@ -182,7 +191,9 @@ def _exit_if_failed(results):
 # -- the shared run ---------------------------------------------------------------------------
 
 def _run(specs, location, *, allow_exec, timeout, concurrency, no_network, memory_mb, cpu_seconds,
-         max_output_mb, cache_dir, policy_dir, fail_on, fmt, db_path):
+         max_output_mb, cache_dir, policy_dir, policy_formats, fail_on, fmt, db_path):
+    if policy_formats and not policy_dir:
+        raise click.UsageError("--policy-format goes with --policy-dir")
     from ..crawler.live import Limits, probe_servers
 
     from ..catalogue.store import CrawlRun
@@ -204,7 +215,8 @@ def _run(specs, location, *, allow_exec, timeout, concurrency, no_network, memor
 
     config = grade_config(classified)  # the config's servers are one agent's tools
     if policy_dir:
-        _write_policies(policy_dir, classified, config.all_flows())
+        keys = {r.name: r.spec.config_key for r in results if r.ok and r.spec.config_key}
+        _write_policies(policy_dir, policy_formats, classified, config.all_flows(), keys)
     for result in results:
         _show(result, classified.get(result.name), fmt, config)
     if fmt == "table":
@@ -248,20 +260,28 @@ def _classified(db, result):
     return rows
 
 
-def _write_policies(directory, classified, flows):
-    """Each server's policy, breaking every toxic flow of the config whose channel out it holds."""
-    from ..policies.export import dumps, policylayer_policy, sidecar_name, unique_filename, write_atomically
+def _write_policies(directory, formats, classified, flows, claude_keys):
+    """Each server's policy in each format, breaking every toxic flow of the config whose channel out
+    it holds. Claude Code rules are named by the server's key in the config it came from."""
+    from ..policies.export import write_server_policies
 
-    folder = Path(directory)
-    folder.mkdir(parents=True, exist_ok=True)
-    used = set()
-    for server, rows in classified.items():
-        mine = [f for f in flows if f.out.server == server]
-        name = unique_filename(server, ".json", used)
-        policy, pins = policylayer_policy(server, rows, flows=mine)
-        write_atomically(folder / name, dumps(policy))
-        write_atomically(folder / sidecar_name(name), dumps(pins))
-    click.echo(f"wrote {len(classified)} polic{'y' if len(classified) == 1 else 'ies'} to {directory}", err=True)
+    formats = POLICY_FORMATS if "all" in formats else tuple(dict.fromkeys(formats or ("policylayer",)))
+    for fmt in formats:
+        folder = Path(directory) / fmt if len(formats) > 1 else Path(directory)
+        index = write_server_policies(folder, classified, fmt, flows=flows, claude_servers=claude_keys)
+        for entry in index:
+            if entry.get("claude_server_guessed"):
+                click.echo(f"warning: {_clean(entry['server'])}: its key in your Claude Code config was guessed as "
+                           f"{_clean(entry['claude_server'])!r}", err=True)
+        limited = sum(entry["rate_limited"] for entry in index)
+        if fmt in UNLIMITED and limited:
+            click.echo(f"warning: {UNLIMITED[fmt]} cannot rate-limit: {limited} rate-limited "
+                       f"tool{'s are' if limited != 1 else ' is'} allowed without a limit", err=True)
+        click.echo(f"wrote {len(index)} {fmt} polic{'y' if len(index) == 1 else 'ies'} to {folder}", err=True)
+
+
+# Formats with no way to say a rate limit (as cli.policy.UNLIMITED).
+UNLIMITED = {"policylayer": "policy.json (as documented)", "claude": "Claude Code", "cedar": "Cedar"}
 
 
 def _show(result, rows, fmt, config):

@@ -135,7 +135,6 @@ def export_policies(db, directory, progress=None, fmt="policylayer", profile="ba
         "t.hash, c.classifier_version FROM tools t JOIN servers s ON s.id = t.server_id "
         "LEFT JOIN classifications c ON c.id = t.classification_id WHERE t.status = 'listed' ORDER BY s.name, t.name"
     )
-    suffix = EXTENSIONS[fmt]
     index = []
     current, tools = None, []
 
@@ -144,20 +143,7 @@ def export_policies(db, directory, progress=None, fmt="policylayer", profile="ba
     def flush():
         if current is None:
             return
-        name = unique_filename(current, suffix, used)
-        decisions = decide(current, tools, profile, overrides)
-        text, sidecar = render(fmt, current, profile, decisions, [t["classifier_version"] for t in tools if t["classifier_version"]],
-                               server_as=claude_servers.get(current), reads=reads_allowed(current, profile, overrides))
-        write_atomically(directory / name, text)
-        if sidecar is not None:
-            write_atomically(directory / sidecar_name(name), sidecar)
-        counts = {action: sum(1 for d in decisions if d.action == action) for action in ("allow", "ask", "deny", "hide")}
-        entry = {"server": current, "file": name, "tools": len(tools), **counts,
-                 "rate_limited": sum(1 for d in decisions if d.action == "allow" and d.per_minute)}
-        if fmt == "claude":
-            entry.update(claude_server=claude_servers.get(current) or guess_claude_key(current),
-                         claude_server_guessed=current not in claude_servers)
-        index.append(entry)
+        index.append(_write_one(directory, current, tools, fmt, profile, overrides, None, claude_servers, used))
         if progress:
             progress(1)
 
@@ -172,3 +158,40 @@ def export_policies(db, directory, progress=None, fmt="policylayer", profile="ba
     flush()
     write_atomically(directory / "_index.json", json.dumps(index, indent=2, ensure_ascii=False) + "\n")
     return index
+
+
+def _write_one(directory, server, tools, fmt, profile, overrides, flows, claude_servers, used):
+    """Decide and render one server's policy in `fmt`, write it (and its sidecar) under a name unique
+    in `used`; returns its index entry."""
+    name = unique_filename(server, EXTENSIONS[fmt], used)
+    decisions = decide(server, tools, profile, overrides, flows)
+    text, sidecar = render(fmt, server, profile, decisions,
+                           [t["classifier_version"] for t in tools if t.get("classifier_version")],
+                           server_as=claude_servers.get(server), reads=reads_allowed(server, profile, overrides))
+    write_atomically(directory / name, text)
+    if sidecar is not None:
+        write_atomically(directory / sidecar_name(name), sidecar)
+    counts = {action: sum(1 for d in decisions if d.action == action) for action in ("allow", "ask", "deny", "hide")}
+    entry = {"server": server, "file": name, "tools": len(tools), **counts,
+             "rate_limited": sum(1 for d in decisions if d.action == "allow" and d.per_minute)}
+    if fmt == "claude":
+        entry.update(claude_server=claude_servers.get(server) or guess_claude_key(server),
+                     claude_server_guessed=server not in claude_servers)
+    return entry
+
+
+def write_server_policies(directory, servers, fmt="policylayer", profile="balanced", overrides=None, flows=(),
+                          claude_servers=None):
+    """The policies of servers whose classified tools are at hand (what `scan` just probed), written
+    as `export_policies` writes them but without a catalogue query: `servers` maps a name to its tool
+    rows (tool, category, risk, confidence, flags, evidence, hash, classifier_version).
+
+    `flows`: toxic flows across these servers (policies.grades.Flow); each server's policy breaks
+    those whose channel out it holds. `claude_servers` maps names to their keys in the user's Claude
+    Code config; a name not in it gets a guessed key. Returns the index entries, as export_policies."""
+    claude_servers = claude_servers or {}
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    used = set()
+    return [_write_one(directory, server, tools, fmt, profile, overrides, [f for f in flows if f.out.server == server],
+                       claude_servers, used) for server, tools in servers.items()]

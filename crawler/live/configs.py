@@ -36,6 +36,7 @@ class ServerSpec:
     transport: str | None = None
     from_registry: bool = False  # built from registry data, not written by the user: needs --allow-exec
     problem: str | None = None  # why this entry cannot be probed
+    config_key: str | None = None  # its key in the client config it came from (`name` may be made unique)
 
     @property
     def remote(self):
@@ -79,6 +80,7 @@ def read_config(path, *, cwd=None, required=True):
         for name, entry in servers.items():
             spec = spec_from_entry(name, entry, origin=str(path), base_dir=base, workspace=base)
             if spec is not None:
+                spec.config_key = name
                 specs.append(spec)
     return specs
 
