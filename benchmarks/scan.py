@@ -1,6 +1,6 @@
-"""Time `mcp-risk scan` on a config of 7 real servers, and the peers on the same config when installed.
+"""Time `mcp-risk scan` on a config of 7 real servers, against the parallel floor and the peers.
 
-    .venv/bin/python benchmarks/scan.py [--runs 3] [--cache DIR]
+    .venv/bin/python benchmarks/scan.py [--runs 3] [--cache DIR] [--floor probe_floor_parallel.py]
 
 Installs once into DIR (default ~/.cache/mcp-risk-bench): the npm servers with `npm install`, the PyPI
 servers into a venv of their own. The config runs their installed entry points, so no run downloads
@@ -9,11 +9,16 @@ real CLI, a fresh catalogue each run), of `snyk-agent-scan inspect --dangerously
 `mcp-scanner --analyzers yara config` when they are on PATH, and each server's own start-to-tools time
 (the plain `mcp` SDK client, one server alone). Targets (issue 4): mcp-risk at most half the fastest
 peer's time, and within 1.3x of the slowest server.
+
+The floor (`../shared/bench/probe_floor_parallel.py CONFIG`, a stdlib launcher that spawns every server at
+once and speaks raw JSON-RPC, no SDK) runs in the same rounds on the same config; the figure it prints
+is its own start to the last server's last page. Target (issue 13): mcp-risk scan at most 1.2x that.
 """
 
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -36,6 +41,8 @@ PYPI = {  # name: (package, version); the entry point has the package's name
     "git": ("mcp-server-git", "2026.10.19"),
     "fetch": ("mcp-server-fetch", "2026.10.24"),
 }
+FLOOR_NAME = "probe_floor_parallel.py"
+FLOOR_PLACES = [ROOT.parent / "shared" / "bench" / FLOOR_NAME, ROOT.parents[1] / "shared" / "bench" / FLOOR_NAME]
 PEERS = {
     "snyk-agent-scan": lambda config: ["snyk-agent-scan", "inspect", "--dangerously-run-mcp-servers", str(config)],
     "mcp-scanner": lambda config: ["mcp-scanner", "--analyzers", "yara", "config", "--config-path", str(config)],
@@ -128,7 +135,12 @@ def main():
     parser.add_argument("--runs", type=int, default=3, help="rounds; each tool runs once a round, the median is shown")
     parser.add_argument("--cache", type=Path,
                         default=Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mcp-risk-bench")
+    parser.add_argument("--floor", type=Path, default=next((p for p in FLOOR_PLACES if p.exists()), None),
+                        help=f"the parallel-floor script (default: {FLOOR_NAME} in ../shared/bench)")
     args = parser.parse_args()
+    if args.floor is None or not args.floor.exists():
+        say(f"{FLOOR_NAME} not found (pass --floor PATH): the floor is not measured")
+        args.floor = None
     npm_bin, venv_bin = install(args.cache)
     with tempfile.TemporaryDirectory(prefix="mcp-risk-bench-") as tmp:
         folder = Path(tmp)
@@ -137,6 +149,8 @@ def main():
         alone = servers_alone(servers, args.runs)
 
         commands = {"mcp-risk scan": None}  # ours: a fresh catalogue each run, the first scan a user makes
+        if args.floor is not None:
+            commands["floor"] = [sys.executable, str(args.floor), str(config)]
         envs = {}
         for peer, command in PEERS.items():
             if shutil.which(peer) is None:
@@ -147,6 +161,7 @@ def main():
             peer_home.mkdir()
             envs[peer] = dict(os.environ, HOME=str(peer_home))
         samples = {label: [] for label in commands}
+        floors = []  # what the floor prints: its own start to the last page
         codes, last = {}, None
         for round_ in range(args.runs):  # round-robin: every tool meets the same background load
             say(f"round {round_ + 1}/{args.runs} …")
@@ -159,14 +174,20 @@ def main():
                 codes[label] = done.returncode
                 if label == "mcp-risk scan":
                     last = done
+                elif label == "floor":
+                    printed = re.search(r"parallel floor ([0-9.]+)s for ([0-9]+) tools", done.stdout)
+                    if printed is None:
+                        raise SystemExit(f"the floor printed no total: {done.stdout[-300:]!r} {done.stderr[-300:]!r}")
+                    floors.append((float(printed[1]), int(printed[2])))
         results = [json.loads(line) for line in last.stdout.splitlines() if line.startswith("{")]
 
     times = {label: statistics.median(values) for label, values in samples.items()}
     ours = times.pop("mcp-risk scan")
+    floor_wall = times.pop("floor", None)
     scanned = sum(r["ok"] for r in results)
     tools = sum(len(r["tools"]) for r in results)
     print(f"config: {len(servers)} servers ({len(NPM)} npm, {len(PYPI)} PyPI); {os.cpu_count()} CPUs; "
-          f"median of {args.runs} runs\n")
+          f"median of {args.runs} runs; load average {os.getloadavg()[0]:.1f} at the end\n")
     print("each server alone, start to tools (plain mcp SDK client):")
     for name, (seconds, count) in sorted(alone.items(), key=lambda item: -item[1][0]):
         print(f"  {name:<22} {seconds:6.2f} s  {count:3d} tools")
@@ -174,6 +195,10 @@ def main():
     print(f"  {'mcp-risk scan':<60} {ours:6.2f} s  ({scanned}/{len(servers)} servers, {tools} tools)")
     for label, seconds in times.items():
         print(f"  {label:<60} {seconds:6.2f} s  (exit {codes[label]})")
+    if floors:
+        printed = statistics.median(f for f, _ in floors)
+        print(f"  {'parallel floor (' + FLOOR_NAME + ', as it prints)':<60} {printed:6.2f} s  "
+              f"({floors[0][1]} tools; {floor_wall:.2f} s as a whole process)")
     for result in results:
         if not result["ok"]:
             print(f"  mcp-risk could not scan {result['server']}: {result['error']}")
@@ -186,6 +211,10 @@ def main():
         # scan can only be as quick as the last of them.
         print(f"slowest server inside the scan: {inside['server']}, {inside['seconds']:.2f} s start to tools; "
               f"mcp-risk scan / that = {ours / inside['seconds']:.2f}")
+    if floors:
+        ratios = [scan / floor for scan, (floor, _) in zip(samples["mcp-risk scan"], floors)]  # same round, same load
+        print(f"mcp-risk scan / parallel floor = {ours / printed:.2f} (medians; target <= 1.2); "
+              f"round by round {', '.join(f'{r:.2f}' for r in ratios)}")
     if times:
         print(f"mcp-risk scan / fastest peer = {ours / min(times.values()):.2f} (target <= 0.5)")
     else:
