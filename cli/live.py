@@ -196,14 +196,15 @@ def _run(specs, location, *, allow_exec, timeout, concurrency, no_network, memor
         raise click.UsageError("--policy-format goes with --policy-dir")
     from ..crawler.live import Limits, probe_servers
 
-    from ..catalogue.store import CrawlRun
-
     limits = Limits(timeout=timeout, cpu_seconds=cpu_seconds, memory_bytes=memory_mb << 20,
                     max_output_bytes=max_output_mb << 20, no_network=no_network)
     started = time.perf_counter()
     click.echo(f"probing {len(specs)} server{'s' if len(specs) != 1 else ''}…", err=True)
     results = probe_servers(specs, limits, concurrency=concurrency, allow_exec=allow_exec,
-                            cache_dir=Path(cache_dir) if cache_dir else None, progress=_progress)
+                            cache_dir=Path(cache_dir) if cache_dir else None, progress=_progress,
+                            meanwhile=lambda: _prepare(db_path))
+    from ..catalogue.store import CrawlRun  # after the servers: nothing heavy before they start
+
     db = open_catalogue(db_path)
     with CrawlRun(db, "live", kind="live", location=location) as run:
         run.store([r.manifest() for r in results])
@@ -224,6 +225,17 @@ def _run(specs, location, *, allow_exec, timeout, concurrency, no_network, memor
     _summary(results, classified, time.perf_counter() - started, db_path)
     _gate(fail_on, results, classified, config)
     return results
+
+
+def _prepare(db_path):
+    """While the servers boot: what storing and classifying their tools will need, loaded (and a new
+    catalogue created) ahead, so that the wait after the last server is only the work itself."""
+    from ..catalogue import queries, store  # noqa: F401
+    from ..classifier import current_version
+    from ..policies import grades  # noqa: F401
+
+    current_version()  # loads the classifier's rules and model
+    open_catalogue(db_path).conn.close()
 
 
 def _show_grades(config):

@@ -42,9 +42,10 @@ def _client_info():
     return Implementation(name="mcp-risk", version=ours)
 
 
-async def probe(spec, limits, *, cache_dir=None, sdk_ready=None):
+async def probe(spec, limits, *, cache_dir=None, sdk_ready=None, on_start=None):
     """Probe one server: a ProbeResult with its tools, or with an error. Never raises for the server's
-    faults; cancellation (Ctrl-C) still propagates, after the server is stopped."""
+    faults; cancellation (Ctrl-C) still propagates, after the server is stopped. `on_start()` is
+    called once a stdio server's process is started (for a remote server, at once)."""
     result = ProbeResult(spec=spec)
     if spec.problem:
         result.error = spec.problem
@@ -55,12 +56,16 @@ async def probe(spec, limits, *, cache_dir=None, sdk_ready=None):
     try:
         with anyio.fail_after(limits.timeout):
             if spec.remote:
+                if on_start is not None:
+                    on_start()  # nothing to start: the SDK need not wait for it
                 await _wait(sdk_ready)
                 await _probe_remote(spec, limits, result, stage)
             else:
                 server = ServerProcess(spec.command, spec.args, spec.env, limits, cache_dir=cache_dir)
                 stage.now = "starting"
                 await server.start()
+                if on_start is not None:
+                    on_start()
                 await _wait(sdk_ready)
                 async with _process_transport(server, result) as streams:
                     await _session(streams, "stdio", limits, result, stage)

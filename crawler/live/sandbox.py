@@ -105,11 +105,24 @@ def _apply_limits(limits):
         except (ValueError, OSError):
             pass  # a limit this platform does not enforce (macOS and RLIMIT_AS)
     # Untrusted code yields the CPU to the scanner: the probe's own work (loading the SDK,
-    # speaking the protocol) stays on time however many servers boot at once.
+    # speaking the protocol) stays on time however many servers boot at once. Where the kernel
+    # groups scheduling by session (Linux autogroup), the server's new session is a group of its
+    # own that competes with ours as an equal whatever its nice value: that group is niced too.
     try:
         os.nice(10)
     except OSError:
         pass
+    try:
+        group = os.open("/proc/self/autogroup", os.O_WRONLY)
+    except OSError:
+        group = None  # not Linux, or autogroup scheduling is off
+    if group is not None:
+        try:
+            os.write(group, b"10")
+        except OSError:
+            pass
+        finally:
+            os.close(group)
     # If mcp-risk itself is killed (even by SIGKILL), the kernel kills the server too.
     if _PRCTL is not None:
         _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)

@@ -316,3 +316,42 @@ def test_probe_no_network(tmp_path):
     assert json.loads(line)["ok"]
     record = db_rows(tmp_path / "c.db", "SELECT description FROM tools WHERE name = 'network_verdict'")
     assert record[0][0].startswith("unreachable")
+
+
+HEAVY = ("mcp", "mcp_types", "pydantic", "pydantic_core", "httpx", "httpx2", "sqlite_utils", "yaml",
+         "mcp_risk.classifier", "mcp_risk.catalogue.store", "mcp_risk.policies")
+AUDITED_SCAN = """
+import sys
+events = []
+def hook(event, args):
+    if event == "import":
+        events.append(("import", args[0]))
+    elif event == "subprocess.Popen":
+        events.append(("spawn", args[0]))
+sys.addaudithook(hook)
+sys.argv = ["mcp-risk", *sys.argv[1:]]
+from mcp_risk.cli import cli
+try:
+    cli()
+finally:
+    import json
+    print(json.dumps(events), file=sys.stderr)
+"""
+
+
+def test_every_server_is_started_before_anything_heavy_is_imported(tmp_path):
+    # The real CLI in a fresh interpreter, watched through audit hooks (PEP 578): the order in which
+    # modules are imported and processes are started, as the interpreter itself reports them.
+    import subprocess
+
+    config = write_config(tmp_path / "mcp.json", {f"s{i}": raw_entry("versioned", "2025-06-18") for i in range(4)})
+    done = subprocess.run([sys.executable, "-c", AUDITED_SCAN, "scan", str(config), "--db", str(tmp_path / "c.db"),
+                           "--cache-dir", str(tmp_path / "cache"), "--policy-dir", str(tmp_path / "p")],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    events = [tuple(e) for e in json.loads(done.stderr.strip().splitlines()[-1])]
+    spawns = [i for i, (kind, _) in enumerate(events) if kind == "spawn"]
+    heavy = [i for i, (kind, name) in enumerate(events)
+             if kind == "import" and any(name == h or name.startswith(h + ".") for h in HEAVY)]
+    assert len(spawns) == 4 and heavy, events
+    assert max(spawns) < min(heavy), f"{events[min(heavy)][1]} was imported before a server started"

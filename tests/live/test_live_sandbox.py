@@ -54,6 +54,24 @@ def test_limits_and_own_session_apply_inside():
     assert report["session"] == report["pid"]  # a session leader: one signal reaches all of it
 
 
+def own_autogroup():
+    try:
+        with open("/proc/self/autogroup", encoding="ascii") as handle:
+            return handle.read().split()
+    except OSError:
+        return None
+
+
+@pytest.mark.skipif(own_autogroup() is None, reason="no Linux autogroup scheduling here")
+def test_the_server_yields_the_cpu_to_the_scanner_even_in_a_session_of_its_own():
+    # A new session is a new scheduling group under Linux autogroup: the process's nice value alone
+    # would rank it only against itself. Its group is niced as well.
+    report = inside(raw_entry("env"), cache_dir=False)
+    assert report["nice"] >= 10
+    group, _, nice = report["autogroup"].split()
+    assert group != own_autogroup()[0] and int(nice) >= 10
+
+
 @pytest.mark.parametrize("mode, says", [
     ("cpu", "server was killed by SIGXCPU (its CPU-time limit) during handshake"),
     ("memory", "(stderr: MemoryError)"),

@@ -160,8 +160,13 @@ def main(mode, arg=None):
     elif mode == "env":
         limits = {name: resource.getrlimit(getattr(resource, name))
                   for name in ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_CORE")}
+        try:
+            with open("/proc/self/autogroup", encoding="ascii") as handle:
+                autogroup = handle.read().strip()  # "/autogroup-123 nice 10" where Linux has it
+        except OSError:
+            autogroup = None
         report = {"env": dict(os.environ), "cwd": os.getcwd(), "limits": limits,
-                  "session": os.getsid(0), "pid": os.getpid()}
+                  "session": os.getsid(0), "pid": os.getpid(), "nice": os.nice(0), "autogroup": autogroup}
         tool = {"name": "describe_environment", "description": json.dumps(report),
                 "inputSchema": {"type": "object", "properties": {}}}
         serve(lambda cursor: ([tool], None))
