@@ -12,7 +12,6 @@ while its servers are starting (see `load_sdk`).
 
 import time
 from contextlib import asynccontextmanager
-from importlib.metadata import PackageNotFoundError, version
 
 import anyio
 
@@ -33,6 +32,8 @@ def load_sdk():
 
 
 def _client_info():
+    from importlib.metadata import PackageNotFoundError, version  # 20 ms: not before the servers start
+
     from mcp_types import Implementation
 
     try:
