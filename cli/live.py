@@ -232,7 +232,7 @@ def _prepare(db_path):
     catalogue created) ahead, so that the wait after the last server is only the work itself."""
     from ..catalogue import queries, store  # noqa: F401
     from ..classifier import current_version
-    from ..policies import grades  # noqa: F401
+    from ..classifier import grades  # noqa: F401
 
     current_version()  # loads the classifier's rules and model
     open_catalogue(db_path).conn.close()

@@ -186,7 +186,7 @@ def write_server_policies(directory, servers, fmt="policylayer", profile="balanc
     as `export_policies` writes them but without a catalogue query: `servers` maps a name to its tool
     rows (tool, category, risk, confidence, flags, evidence, hash, classifier_version).
 
-    `flows`: toxic flows across these servers (policies.grades.Flow); each server's policy breaks
+    `flows`: toxic flows across these servers (classifier.grades.Flow); each server's policy breaks
     those whose channel out it holds. `claude_servers` maps names to their keys in the user's Claude
     Code config; a name not in it gets a guessed key. Returns the index entries, as export_policies."""
     claude_servers = claude_servers or {}
