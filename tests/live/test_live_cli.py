@@ -355,3 +355,12 @@ def test_every_server_is_started_before_anything_heavy_is_imported(tmp_path):
              if kind == "import" and any(name == h or name.startswith(h + ".") for h in HEAVY)]
     assert len(spawns) == 4 and heavy, events
     assert max(spawns) < min(heavy), f"{events[min(heavy)][1]} was imported before a server started"
+
+
+def test_what_scan_prepares_while_servers_boot_does_not_fail(tmp_path):
+    # probe_servers ignores what `meanwhile` raises (the main path meets it again): a broken
+    # preparation would only make every scan slower, silently. So it is called here on its own.
+    from mcp_risk.cli.live import _prepare
+
+    _prepare(tmp_path / "c.db")
+    assert db_rows(tmp_path / "c.db", "PRAGMA user_version")[0][0] > 0  # the catalogue's schema is there
