@@ -22,7 +22,7 @@ def cli():
     Quick start:
       mcp-risk crawl snapshot            # the bundled snapshot: 24,071 real tools
       mcp-risk search "delete repository"
-      mcp-risk export-policies policies/
+      mcp-risk export-policies out/policies/
     """
 
 

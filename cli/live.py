@@ -87,8 +87,8 @@ def scan(configs, known_configs, **options):
 
     \b
       mcp-risk scan ~/.cursor/mcp.json
-      mcp-risk scan --known-configs --fail-on critical --policy-dir policies/
-      mcp-risk scan .mcp.json --policy-dir policies/ --policy-format all
+      mcp-risk scan --known-configs --fail-on critical --policy-dir out/scan/
+      mcp-risk scan .mcp.json --policy-dir out/scan/ --policy-format all
     """
     from ..crawler.live import known_config_paths, read_config, unique_names
 
