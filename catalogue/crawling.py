@@ -44,6 +44,10 @@ def crawl_source(db, source, *, options, limits=None, progress=None):
             with CrawlRun(db, source.name, kind=source.kind, location=source.location) as run:
                 run.forced_status, run.message = "skipped", str(error)
             return SourceResult(source.name, "skipped", message=str(error), run_id=run.id, counts=run.counts)
+    if hasattr(source, "use_servers"):  # `crawl live`: probes servers the catalogue holds
+        from .queries import registry_servers
+
+        source.use_servers(registry_servers(db))
     started = time.monotonic()
     result = SourceResult(source.name, "failed")
     with CrawlRun(db, source.name, kind=source.kind, location=source.location) as run:

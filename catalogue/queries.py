@@ -274,3 +274,13 @@ def stats(db, *, grade=None):
         [],
     )
     return result
+
+
+def registry_servers(db):
+    """(server name, the registry's stored record as JSON text, tools known) of every server a
+    registry source recorded and has not marked deleted: what `crawl live` may probe."""
+    return db.execute(
+        "SELECT s.name, ss.record, s.tools_known FROM servers s "
+        "JOIN server_sources ss ON ss.server_id = s.id JOIN sources so ON so.id = ss.source_id "
+        "WHERE so.kind = 'registry' AND ss.record IS NOT NULL AND s.status != 'deleted' "
+        "GROUP BY s.id ORDER BY s.name").fetchall()

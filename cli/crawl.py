@@ -21,6 +21,7 @@ GROUP_HELP = """Crawl sources of MCP servers and tool manifests into the catalog
   mcp-risk crawl registry                  the official MCP registry (or --url another)
   mcp-risk crawl docker | glama | smithery | awesome
   mcp-risk crawl file tools.json ...       local files
+  mcp-risk crawl live --allow-exec         probe registry servers for their tools
   mcp-risk crawl snapshot                  the bundled offline snapshot
   mcp-risk crawl --config crawl.toml       every source a scheduled job lists
 
@@ -115,6 +116,8 @@ def _crawl(db_path, entries, quiet):
         with crawl_lock(db_path):
             db = open_catalogue(db_path)
             for source, http, limits in entries:
+                if getattr(source, "kind", None) == "live" and source.cache_dir is None:
+                    source.cache_dir = _server_cache(db_path)
                 try:
                     result = crawl_source(db, source, options=http, limits=limits, progress=progress)
                 except KeyboardInterrupt:
@@ -207,6 +210,19 @@ def crawl(ctx, config_path, db_path):
         return
     explicit_db = ctx.get_parameter_source("db_path") not in (click.core.ParameterSource.DEFAULT, None)
     reports_errors(_crawl_config)(config_path, db_path if explicit_db else None)
+
+
+def _server_cache(db_path):
+    """Where `crawl live` keeps the packages it installs: mcp-risk's own folder beside the catalogue,
+    never the user's npm or uv cache."""
+    from pathlib import Path
+
+    if db_path == ":memory:":
+        import tempfile
+
+        return Path(tempfile.gettempdir()) / "mcp-risk-server-cache"
+    path = Path(db_path).resolve()
+    return path.with_name(f"{path.stem}.server-cache")
 
 
 def _crawl_config(config_path, db_path):
@@ -336,3 +352,66 @@ def crawl_file(paths, server, source_name, quiet, db_path):
                 {"db_path": db_path, "quiet": quiet, "source_name": source_name, "max_pages": None,
                  "max_time": None, "rate": 0, "concurrency": 1, "timeout": 30.0, "attempts": 1,
                  "max_bytes": 64 * 1024 * 1024, "no_cache": True})
+
+
+@crawl.command("live")
+@click.option("--allow-exec", is_flag=True,
+              help="Required: this installs and runs code that registry data names (npm, PyPI packages), contained.")
+@click.option("--max-age", default="7d", show_default=True,
+              help="Probe a server again once its last probe is older than this (3600, 30m, 12h, 7d).")
+@click.option("-j", "--concurrency", type=click.IntRange(1, 64), default=2, show_default=True,
+              help="Servers probed at once on this machine (local executor).")
+@click.option("--cluster", metavar="tcp://HOST:8786", envvar="MCP_RISK_CLUSTER",
+              help="Run each probe as a task of this Dask scheduler instead (needs mcp-risk[cluster]).")
+@click.option("--timeout", "probe_timeout", type=click.FloatRange(0.1, 3600), default=60.0, show_default=True,
+              help="Seconds a server has from start to its whole tool list (after its install).")
+@click.option("--install-timeout", type=click.FloatRange(1, 7200), default=300.0, show_default=True,
+              help="Seconds a package install may take.")
+@click.option("--cache-dir", type=click.Path(file_okay=False),
+              help="Package cache for the servers (npm, uv). Default: DB's stem + .server-cache beside the "
+                   "catalogue; never your own caches or home.")
+@click.option("--server", "only", multiple=True, help="Only this server (repeatable).")
+@click.option("--max-time", type=click.FloatRange(min=0.01), help="Stop after this many seconds (resumable).")
+@click.option("--name", "source_name", help="Name of this source in the catalogue (default: live-registry).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr; the summary still prints.")
+@db_option
+@reports_errors
+def crawl_live(allow_exec, max_age, concurrency, cluster, probe_timeout, install_timeout, cache_dir, only,
+               max_time, source_name, quiet, db_path):
+    """Probe registry servers in the catalogue for their tools (needs --allow-exec).
+
+    Every server a registry crawl stored whose tools are unknown, or whose last probe here is older
+    than --max-age, is installed from its server.json (npm through npx, PyPI through uvx; remotes
+    that need no value from the user) and asked for its tools; they are stored as this source's
+    record (tools unknown and the reason, when a probe fails). Run `mcp-risk crawl registry` first.
+
+    \b
+    Containment, for strangers' code run unattended:
+      install  into mcp-risk's own cache, with network, a temporary home and limits
+      run      no network; bubblewrap (a read-only system, private /tmp, own PID namespace) where
+               installed, else `unshare` namespaces; a temporary home; CPU, memory, output and time
+               limits; dummy values for required env vars (never a real secret); every process of
+               the server, double-forked or not, dies with it
+
+    \b
+      mcp-risk crawl live --allow-exec
+      mcp-risk crawl live --allow-exec --cluster tcp://scheduler:8786 --max-time 3000
+
+    Resumable: each server's result is stored with the checkpoint; a killed crawl (even SIGKILL)
+    goes on with the servers it had not reached. Exit status as for every crawl (3: some servers
+    could not be probed; each is named in the crawl run).
+    """
+    from pathlib import Path
+
+    from ..crawler.config import live_source
+    from ..crawler.pages import Limits
+
+    if not allow_exec:
+        raise click.UsageError("crawl live installs and runs registry servers' code: pass --allow-exec to allow it")
+    source = live_source(name=source_name, allow_exec=True, max_age=max_age, concurrency=concurrency,
+                         cluster=cluster, probe_timeout=probe_timeout, install_timeout=install_timeout,
+                         cache_dir=Path(cache_dir).resolve() if cache_dir else None)
+    if only:
+        source.only = set(only)
+    _crawl(db_path, [(source, _http_options(db_path, rate=0, concurrency=1, timeout=30, attempts=1,
+                                            max_bytes=1 << 20, no_cache=True), Limits(max_seconds=max_time))], quiet)

@@ -35,7 +35,7 @@ from .http import HttpOptions
 from .manifest import ManifestError
 from .pages import Limits
 
-KINDS = ("registry", "docker", "glama", "smithery", "awesome", "file", "snapshot")
+KINDS = ("registry", "docker", "glama", "smithery", "awesome", "file", "snapshot", "live")
 _SOURCE_KEYS = {
     "registry": {"url", "full"},
     "docker": {"url", "tools_urls"},
@@ -44,7 +44,9 @@ _SOURCE_KEYS = {
     "awesome": {"url"},
     "file": {"paths", "path", "server"},
     "snapshot": {"path"},
+    "live": {"allow_exec", "max_age", "concurrency", "cluster", "probe_timeout", "install_timeout", "cache_dir"},
 }
+_LIVE_KEYS = _SOURCE_KEYS["live"] - {"allow_exec"}
 _HTTP_KEYS = {"rate_per_minute", "concurrency_per_host", "timeout", "attempts", "max_bytes", "user_agent"}
 _LIMIT_KEYS = {"max_pages", "max_seconds"}
 
@@ -103,7 +105,26 @@ def make_source(kind, *, name=None, **options):
         return FilesSource(paths, server=options.get("server"), name=name)
     if kind == "snapshot":
         return SnapshotSource(options.get("path"), name=name)
+    if kind == "live":
+        return live_source(name=name, **options)
     raise ConfigError(f"unknown source kind {kind!r}: choose from {', '.join(KINDS)}")
+
+
+def live_source(*, name=None, allow_exec=False, max_age=None, concurrency=None, cluster=None,
+                probe_timeout=None, install_timeout=None, cache_dir=None, memory_bytes=None, cpu_seconds=None):
+    """`crawl live`'s source. It runs strangers' code: refused unless `allow_exec` is true."""
+    from .live.crawl import (DEFAULT_CONCURRENCY, DEFAULT_INSTALL_TIMEOUT, DEFAULT_MAX_AGE, LiveSource,
+                             make_executor, parse_age)
+    from .live.sandbox import Limits
+
+    if allow_exec is not True:
+        raise ConfigError("a live source installs and runs registry servers' code: it needs allow_exec = true "
+                          "(--allow-exec on the command line)")
+    limits = Limits(timeout=float(probe_timeout or 60), **({"memory_bytes": memory_bytes} if memory_bytes else {}),
+                    **({"cpu_seconds": cpu_seconds} if cpu_seconds else {}))
+    return LiveSource(name=name, max_age=DEFAULT_MAX_AGE if max_age is None else parse_age(max_age),
+                      executor=make_executor(cluster, int(concurrency or DEFAULT_CONCURRENCY)), limits=limits,
+                      cache_dir=cache_dir, install_timeout=float(install_timeout or DEFAULT_INSTALL_TIMEOUT))
 
 
 def http_options(base=None, **settings):
@@ -140,9 +161,10 @@ def load(path):
 
 def parse(document, path):
     base_dir = Path(path).resolve().parent
-    unknown = set(document) - {"db", "http", "limits", "sources"}
+    unknown = set(document) - {"db", "http", "limits", "sources", "live"}
     if unknown:
-        raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r} (expected db, http, limits, sources)")
+        raise ConfigError(f"{path}: unknown key {sorted(unknown)[0]!r} (expected db, http, limits, live, sources)")
+    live = _table(document.get("live"), f"{path}: [live]", _LIVE_KEYS)
     http = _table(document.get("http"), f"{path}: [http]", _HTTP_KEYS)
     limits = _table(document.get("limits"), f"{path}: [limits]", _LIMIT_KEYS)
     sources = document.get("sources")
@@ -163,7 +185,9 @@ def parse(document, path):
                               f"(allowed: {', '.join(sorted(allowed - {'kind'}))})")
         _check_types(table, where)
         options = {k: v for k, v in table.items() if k in _SOURCE_KEYS[kind]}
-        for key in ("path",):
+        if kind == "live":
+            options = {**live, **options}
+        for key in ("path", "cache_dir"):
             if key in options:
                 options[key] = str(base_dir / options[key])
         if "paths" in options:
@@ -202,6 +226,8 @@ _TYPES = {
     "full": bool, "tools_urls": bool, "details": bool,
     "rate_per_minute": (int, float), "timeout": (int, float), "max_seconds": (int, float),
     "concurrency_per_host": int, "attempts": int, "max_bytes": int, "max_pages": int,
+    "allow_exec": bool, "max_age": (str, int, float), "concurrency": int, "cluster": str,
+    "probe_timeout": (int, float), "install_timeout": (int, float), "cache_dir": str,
 }
 
 
@@ -224,4 +250,5 @@ def _check_types(table, where):
 
 
 def _type_name(kind):
-    return {str: "a string", bool: "true or false", int: "an integer", (int, float): "a number"}[kind]
+    return {str: "a string", bool: "true or false", int: "an integer", (int, float): "a number",
+            (str, int, float): "an age (7d, 12h, seconds)"}[kind]

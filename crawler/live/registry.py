@@ -12,6 +12,8 @@ from ..manifest import ManifestError
 from .configs import ServerSpec
 
 _RUNNERS = {"npm": "npx", "pypi": "uvx"}
+_MAX_ARGUMENTS = 64
+_MAX_ARGUMENT_CHARS = 8192
 
 
 def server_json_of(document):
@@ -49,6 +51,12 @@ def specs_from_server_json(document, where):
     return specs
 
 
+def dummy_value(name):
+    """A stand-in for a variable the server requires (say, an API key) so it starts and lists its
+    tools; plainly fake, so it never passes for a user's own value."""
+    return f"mcp-risk-dummy-{re.sub(r'[^A-Za-z0-9_]', '_', name)[:40].lower()}"
+
+
 def _list(value):
     return value if isinstance(value, list) else []
 
@@ -72,14 +80,23 @@ def _package_spec(name, package, where):
         args = ["-y", f"{identifier}@{version}" if pinned else identifier]
     else:
         args = [f"{identifier}=={version}" if pinned else identifier]
-    for argument in _list(package.get("packageArguments")):
+    arguments = _list(package.get("packageArguments"))
+    if len(arguments) > _MAX_ARGUMENTS:
+        return None, f"{where}: {len(arguments):,} packageArguments (more than {_MAX_ARGUMENTS}); not run"
+    for argument in arguments:
         args += _argument(argument)
+    if sum(len(a) for a in args) > _MAX_ARGUMENT_CHARS:
+        return None, f"{where}: packageArguments longer than {_MAX_ARGUMENT_CHARS:,} characters; not run"
     env = {}
     for variable in _list(package.get("environmentVariables")):
         if isinstance(variable, dict) and isinstance(variable.get("name"), str):
             value = variable.get("value", variable.get("default"))
-            if isinstance(value, str) and "{" not in value:
+            if variable.get("isSecret") and variable.get("isRequired"):
+                env[variable["name"]] = dummy_value(variable["name"])  # never a real secret of the user's
+            elif isinstance(value, str) and "{" not in value and not variable.get("isSecret"):
                 env[variable["name"]] = value
+            elif variable.get("isRequired"):
+                env[variable["name"]] = dummy_value(variable["name"])
     spec = ServerSpec(name=name, origin=f"registry {where}", command=runner, args=tuple(args), env=env,
                       transport="stdio", from_registry=True)
     return spec, None

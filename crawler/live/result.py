@@ -26,6 +26,7 @@ class ProbeResult:
     error: str | None = None
     warnings: list = field(default_factory=list)
     seconds: float = 0.0  # start (or connect) to tools listed
+    containment: str | None = None  # the run-phase sandbox of a crawl live probe: bwrap | unshare
 
     @property
     def name(self):
@@ -58,7 +59,7 @@ class ProbeResult:
             meta["url"] = redact_url(spec.url)
             if spec.headers:
                 meta["header_names"] = sorted(spec.headers)
-        for key in ("protocol_version", "server_info", "error"):
+        for key in ("protocol_version", "server_info", "error", "containment"):
             if getattr(self, key):
                 meta[key] = getattr(self, key)
         if self.instructions:

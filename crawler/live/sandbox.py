@@ -43,6 +43,7 @@ class Limits:
     max_tools: int = 50_000
     max_pages: int = 1_000
     no_network: bool = False
+    bwrap: bool = False  # run under bubblewrap (see `contain`): read-only system, no network, own PID namespace
 
 
 def default_cache_dir():
@@ -163,7 +164,7 @@ class ServerProcess:
             cache = Path(self.cache_dir)
             env.update(npm_config_cache=str(cache / "npm"), UV_CACHE_DIR=str(cache / "uv"))
         env["npm_config_update_notifier"] = "false"
-        if self.limits.no_network:  # no network: package runners must use their cache, not wait for a registry
+        if self.limits.no_network or self.limits.bwrap:  # no network: package runners must use their cache, not wait for a registry
             env.update(npm_config_offline="true", UV_OFFLINE="1")
         env.update(self.config_env)
         env[MARKER] = self._marker
@@ -178,7 +179,12 @@ class ServerProcess:
         if self.cache_dir is not None:
             Path(self.cache_dir).mkdir(parents=True, exist_ok=True)
         argv = [self.command, *self.args]
-        if self.limits.no_network:
+        if self.limits.bwrap:
+            from .contain import bwrap_prefix
+
+            writable = [self._root] + ([Path(self.cache_dir)] if self.cache_dir is not None else [])
+            argv = [*bwrap_prefix(writable), *argv]
+        elif self.limits.no_network:
             argv = [*network_isolation_prefix(), *argv]
         self.process = await asyncio.create_subprocess_exec(
             *argv,

@@ -1,0 +1,153 @@
+"""Stronger containment for strangers' servers, run unattended: install, then run, as two phases.
+
+    install   the package runner (npx, uvx) fetches the package into mcp-risk's own cache, with
+              network (to the package registry), a temporary home, the sandbox's limits and a time
+              limit; it starts nothing of the server's (npm: `node -e ''`, uv: `python -c ''`).
+    run       the server starts from that cache with no network at all (`npx --offline`,
+              `UV_OFFLINE`), under bubblewrap where it is installed: a read-only view of the system,
+              a fresh /tmp holding only its own temporary home, new network and PID namespaces (when
+              the first process dies, the kernel kills every descendant, double-forked or not), and
+              `--die-with-parent`. Without bubblewrap, the `unshare` sandbox of `sandbox` (network and
+              PID namespaces, same home and limits, the system writable as the user).
+
+`containment()` says which run-phase sandbox this machine gives; every result records it.
+"""
+
+import functools
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .sandbox import _apply_limits, network_isolation_prefix
+
+BWRAP = "bwrap"
+UNSHARE = "unshare"
+
+
+def runner_path(name):
+    """npx / uvx on PATH, or beside this Python (uv installed into mcp-risk's own environment)."""
+    found = shutil.which(name)
+    if found:
+        return found
+    beside = Path(sys.executable).parent / name
+    return str(beside) if beside.exists() else None
+
+
+@functools.cache
+def containment():
+    """"bwrap" when bubblewrap can make namespaces here, else "unshare" (raises ManifestError when
+    neither can: then no stranger's server may run)."""
+    bwrap = shutil.which(BWRAP)
+    if bwrap:
+        try:
+            check = subprocess.run([bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+                                    "--unshare-net", "--unshare-pid", "--die-with-parent", "--", "true"],
+                                   capture_output=True, timeout=10, check=False)
+            if check.returncode == 0:
+                return BWRAP
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    network_isolation_prefix()
+    return UNSHARE
+
+
+def bwrap_prefix(writable):
+    """The bubblewrap command line: the system read-only, a private /tmp and /dev, no network, its
+    own PID namespace; `writable` folders (its temporary root, the package cache) bound read-write."""
+    argv = [shutil.which(BWRAP), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
+            "--tmpfs", "/tmp", "--tmpfs", "/run", "--unshare-net", "--unshare-pid", "--unshare-ipc",
+            "--unshare-uts", "--die-with-parent", "--new-session"]
+    for folder in writable:
+        argv += ["--bind", str(folder), str(folder)]
+    return [*argv, "--"]
+
+
+def install_argv(spec):
+    """The install-phase command for a registry spec (npx / uvx), or None when it needs none."""
+    if spec.remote or not spec.args:
+        return None
+    command = Path(spec.command).name
+    if command == "npx":
+        package = next((a for a in spec.args if not a.startswith("-")), None)
+        return None if package is None else [spec.command, "--yes", f"--package={package}", "--", "node", "-e", ""]
+    if command == "uvx":
+        package = spec.args[0]
+        return [spec.command, "--from", package, "python", "-c", ""]
+    return None
+
+
+# How this machine reaches the package registries (proxy, TLS roots, a mirror): the install phase
+# only, which is the one phase with network. Nothing else of the user's environment is passed.
+_INSTALL_PASSTHROUGH = ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
+                        "SSL_CERT_FILE", "SSL_CERT_DIR", "NODE_EXTRA_CA_CERTS", "UV_INDEX_URL", "UV_DEFAULT_INDEX",
+                        "UV_EXTRA_INDEX_URL", "UV_NATIVE_TLS", "PIP_INDEX_URL", "npm_config_registry")
+
+
+def cache_env(cache_dir, home, tmp):
+    env = {name: os.environ[name] for name in _INSTALL_PASSTHROUGH if name in os.environ}
+    env |= {
+        "PATH": os.environ.get("PATH", os.defpath),
+        "HOME": str(home), "TMPDIR": str(tmp), "LANG": "C.UTF-8",
+        "npm_config_cache": str(Path(cache_dir) / "npm"), "UV_CACHE_DIR": str(Path(cache_dir) / "uv"),
+        "npm_config_update_notifier": "false", "npm_config_fund": "false", "npm_config_audit": "false",
+        "UV_PYTHON_DOWNLOADS": "never",
+        "XDG_CONFIG_HOME": str(Path(home) / ".config"), "XDG_DATA_HOME": str(Path(home) / ".local/share"),
+    }
+    folder = str(Path(sys.executable).parent)
+    if folder not in env["PATH"].split(os.pathsep):
+        env["PATH"] += os.pathsep + folder  # uv installed beside mcp-risk
+    return env
+
+
+async def install(spec, cache_dir, limits, timeout):
+    """Phase one: fetch the package into `cache_dir`. None when done, else a one-line error.
+    Cancellation (a crawl's time limit) kills the installer and propagates."""
+    import asyncio
+
+    argv = install_argv(spec)
+    if argv is None:
+        return None
+    if runner_path(argv[0]) is None:
+        return f"cannot install: {argv[0]} is not installed here"
+    argv[0] = runner_path(argv[0])
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    root = Path(tempfile.mkdtemp(prefix="mcp-risk-install-"))
+    process = None
+    try:
+        home, tmp = root / "home", root / "tmp"
+        home.mkdir()
+        tmp.mkdir()
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=root,
+            env=cache_env(cache_dir, home, tmp), start_new_session=True,
+            preexec_fn=functools.partial(_apply_limits, limits))
+        try:
+            stderr = await asyncio.wait_for(process.stderr.read(1 << 20), timeout)
+            await asyncio.wait_for(process.wait(), timeout)
+        except (asyncio.TimeoutError, TimeoutError):
+            return f"install did not finish within {timeout:g} s"
+        if process.returncode != 0:
+            lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+            hint = next((line for line in reversed(lines) if "err" in line.lower()), lines[-1] if lines else "")
+            return f"install failed (exit {process.returncode}): {hint[:200]}"
+        return None
+    finally:
+        if process is not None:
+            _kill_group(process)
+            if process.returncode is None:
+                try:
+                    await asyncio.wait_for(process.wait(), 5)
+                except (asyncio.TimeoutError, TimeoutError):
+                    pass
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _kill_group(process):
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
