@@ -235,7 +235,13 @@ class LiveSource:
         if refused:
             for name, _ in refused:
                 probed[name] = stamp
-            yield Page(manifests=[], state={"probed": dict(probed)},
+            from ..manifest import ServerManifest
+            from .result import SOURCE
+
+            # Stored as this source's record too, so what was refused stays visible after a kill.
+            yield Page(manifests=[ServerManifest(name=name, source=SOURCE, tools=None,
+                                                 meta={"error": f"not probed: {why}"}) for name, why in refused],
+                       state={"probed": dict(probed)},
                        errors=[f"{name}: not probed: {why}" for name, why in refused])
         async for job, result in self.executor.run(jobs, self.limits, str(self.cache_dir)):
             probed[job.name] = _format_time(datetime.now(timezone.utc))

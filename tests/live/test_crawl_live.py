@@ -128,12 +128,13 @@ def live_tools(db):
 def last_run(db):
     conn = sqlite3.connect(db)
     conn.row_factory = sqlite3.Row
-    row = conn.execute("SELECT r.* FROM crawl_runs r JOIN sources s ON s.id = r.source_id "
-                       "WHERE s.kind = 'live' ORDER BY r.id DESC LIMIT 1").fetchone()
+    runs = conn.execute("SELECT r.errors FROM crawl_runs r JOIN sources s ON s.id = r.source_id "
+                        "WHERE s.kind = 'live' ORDER BY r.id").fetchall()
     records = dict(conn.execute("SELECT s.name, ss.record FROM server_sources ss JOIN servers s ON s.id = ss.server_id "
                                 "JOIN sources so ON so.id = ss.source_id WHERE so.kind = 'live'").fetchall())
     conn.close()
-    return dict(row), {k: json.loads(v) for k, v in records.items()}
+    errors = [error for (text,) in runs for error in json.loads(text or "[]")]  # a resumed crawl's runs together
+    return errors, {k: json.loads(v) for k, v in records.items()}
 
 
 def check_result(db):
@@ -141,9 +142,8 @@ def check_result(db):
     assert {"get_current_time", "convert_time"} <= tools[REAL[0]]
     assert {"create_entities", "read_graph"} <= tools[REAL[1]]
     assert set(tools) == set(REAL)
-    run, records = last_run(db)
-    errors = json.loads(run["errors"]) if isinstance(run.get("errors"), str) else run.get("errors")
-    text = json.dumps(errors)
+    _, records = last_run(db)
+    text = json.dumps(records)
     assert "hostile/shell" in text and "not a plain package name" in text
     assert "hostile/huge" in text and "packageArguments" in text
     assert records["io.github.hostile/silent"]["error"].startswith("no answer within")
@@ -164,10 +164,10 @@ def test_help_says_it_needs_allow_exec(tmp_path):
 
 def test_crawl_live_stores_real_tools_and_reports_hostile_entries(tmp_path, registry, server_cache):
     db = crawled(tmp_path, registry)
-    done = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "8", "--db", db)
+    done = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "4", "--db", db)
     assert done.returncode == 3, done.stderr  # partial: the hostile ones are named in the run
     check_result(db)
-    again = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "8", "--db", db)
+    again = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "4", "--db", db)
     assert again.returncode == 0, again.stderr  # nothing is due again before --max-age
     assert "0 servers" in again.stderr or "0 servers" in again.stdout
 
@@ -175,7 +175,7 @@ def test_crawl_live_stores_real_tools_and_reports_hostile_entries(tmp_path, regi
 def test_crawl_live_resumes_after_sigkill(tmp_path, registry, server_cache):
     db = crawled(tmp_path, registry)
     process = subprocess.Popen([str(BIN / "mcp-risk"), "crawl", "live", "--allow-exec", "--cache-dir", str(server_cache),
-                                "--timeout", "8", "-j", "1", "--db", str(db)],
+                                "--timeout", "4", "-j", "1", "--db", str(db)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not live_tools(db):
@@ -185,15 +185,24 @@ def test_crawl_live_resumes_after_sigkill(tmp_path, registry, server_cache):
     process.wait()
     first = set(live_tools(db))
     assert len(first) < 3
-    done = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "8", "--db", db)
-    assert done.returncode == 3, done.stderr
+    done = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "4", "--db", db)
+    assert done.returncode in (0, 3), done.stderr
     check_result(db)
+    assert not [pid for pid in _descendants(1) if _sandboxed(pid, db)]
+
+
+def _sandboxed(pid, db):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            return b"server-memory" in handle.read() or b"mcp-server-time" in handle.read()
+    except OSError:
+        return False
 
 
 def test_crawl_toml_live_source(tmp_path, registry, server_cache):
     db = crawled(tmp_path, registry)
     config = tmp_path / "crawl.toml"
-    config.write_text(f'db = "c.db"\n[live]\nprobe_timeout = 8\ncache_dir = "{server_cache}"\n'
+    config.write_text(f'db = "c.db"\n[live]\nprobe_timeout = 4\ncache_dir = "{server_cache}"\n'
                       f'[[sources]]\nkind = "live"\n', encoding="utf-8")
     refused = cli("crawl", "--config", config)
     assert refused.returncode == 1 and "allow_exec" in refused.stderr
@@ -264,7 +273,7 @@ def test_crawl_live_through_dask_survives_a_killed_worker(tmp_path, registry, se
     address, workers = cluster
     db = crawled(tmp_path, registry)
     process = subprocess.Popen([str(BIN / "mcp-risk"), "crawl", "live", "--allow-exec", "--cluster", address,
-                                "--cache-dir", str(server_cache), "--timeout", "8", "--db", str(db)],
+                                "--cache-dir", str(server_cache), "--timeout", "4", "--db", str(db)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     victim = workers[0]
     deadline = time.monotonic() + 60
