@@ -164,10 +164,10 @@ def test_help_says_it_needs_allow_exec(tmp_path):
 
 def test_crawl_live_stores_real_tools_and_reports_hostile_entries(tmp_path, registry, server_cache):
     db = crawled(tmp_path, registry)
-    done = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "4", "--db", db)
+    done = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "10", "--db", db)
     assert done.returncode == 3, done.stderr  # partial: the hostile ones are named in the run
     check_result(db)
-    again = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "4", "--db", db)
+    again = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "10", "--db", db)
     assert again.returncode == 0, again.stderr  # nothing is due again before --max-age
     assert "0 servers" in again.stderr or "0 servers" in again.stdout
 
@@ -175,7 +175,7 @@ def test_crawl_live_stores_real_tools_and_reports_hostile_entries(tmp_path, regi
 def test_crawl_live_resumes_after_sigkill(tmp_path, registry, server_cache):
     db = crawled(tmp_path, registry)
     process = subprocess.Popen([str(BIN / "mcp-risk"), "crawl", "live", "--allow-exec", "--cache-dir", str(server_cache),
-                                "--timeout", "4", "-j", "1", "--db", str(db)],
+                                "--timeout", "10", "-j", "1", "--db", str(db)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and not live_tools(db):
@@ -185,7 +185,7 @@ def test_crawl_live_resumes_after_sigkill(tmp_path, registry, server_cache):
     process.wait()
     first = set(live_tools(db))
     assert len(first) < 3
-    done = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "4", "--db", db)
+    done = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "10", "--db", db)
     assert done.returncode in (0, 3), done.stderr
     check_result(db)
     assert not [pid for pid in _descendants(1) if _sandboxed(pid, db)]
@@ -202,7 +202,7 @@ def _sandboxed(pid, db):
 def test_crawl_toml_live_source(tmp_path, registry, server_cache):
     db = crawled(tmp_path, registry)
     config = tmp_path / "crawl.toml"
-    config.write_text(f'db = "c.db"\n[live]\nprobe_timeout = 4\ncache_dir = "{server_cache}"\n'
+    config.write_text(f'db = "c.db"\n[live]\nprobe_timeout = 10\ncache_dir = "{server_cache}"\n'
                       f'[[sources]]\nkind = "live"\n', encoding="utf-8")
     refused = cli("crawl", "--config", config)
     assert refused.returncode == 1 and "allow_exec" in refused.stderr
@@ -273,14 +273,16 @@ def test_crawl_live_through_dask_survives_a_killed_worker(tmp_path, registry, se
     address, workers = cluster
     db = crawled(tmp_path, registry)
     process = subprocess.Popen([str(BIN / "mcp-risk"), "crawl", "live", "--allow-exec", "--cluster", address,
-                                "--cache-dir", str(server_cache), "--timeout", "4", "--db", str(db)],
+                                "--cache-dir", str(server_cache), "--timeout", "10", "--db", str(db)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     victim = workers[0]
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not _descendants(victim.pid):
         time.sleep(0.02)  # the worker is running a probe: an install or a server under it
     running = _descendants(victim.pid)
-    assert running, "the worker never ran a probe"
+    if not running:
+        process.kill()
+        pytest.fail(f"the worker never ran a probe: {process.communicate()}")
     victim.kill()
     victim.wait()
     out, err = process.communicate(timeout=240)

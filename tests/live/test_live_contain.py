@@ -1,0 +1,82 @@
+"""The run-phase sandboxes of `crawl live`: a server's setsid'd, double-forked descendant dies with it,
+under bubblewrap and under the `unshare` sandbox alike; bubblewrap shows the system read-only and
+gives no network."""
+
+import asyncio
+import os
+import secrets
+import shutil
+import sys
+import time
+
+import pytest
+
+from mcp_risk.crawler.live import Limits
+from mcp_risk.crawler.live.contain import containment
+from mcp_risk.crawler.live.sandbox import ServerProcess
+
+from .conftest import RAW, alive, needs_linux
+
+pytestmark = needs_linux
+
+
+def _tagged(token):
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/environ", "rb") as handle:
+                    if f"MCP_RISK_TEST_TOKEN={token}".encode() in handle.read():
+                        found.append(int(entry))
+            except OSError:
+                continue
+    return [pid for pid in found if alive(pid)]
+
+
+MODES = {"bwrap": Limits(timeout=10, bwrap=True), "unshare": Limits(timeout=10, no_network=True),
+         "plain": Limits(timeout=10)}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+@pytest.mark.parametrize("leader_exits", [False, True])
+def test_double_forked_descendants_die_with_the_server(mode, leader_exits):
+    if mode == "bwrap" and not shutil.which("bwrap"):
+        pytest.skip("bubblewrap is not installed")
+    token = secrets.token_hex(8)
+
+    async def run():
+        args = [str(RAW), "orphan"] + (["exit"] if leader_exits else [])
+        server = ServerProcess(sys.executable, args, {"MCP_RISK_TEST_TOKEN": token}, MODES[mode])
+        await server.start()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and len(_tagged(token)) < 2 - leader_exits:
+            await asyncio.sleep(0.05)
+        during = _tagged(token)
+        await server.stop()
+        return during
+
+    during = asyncio.run(run())
+    assert during, "the daemon never started"
+    time.sleep(0.2)
+    assert not [pid for pid in during if alive(pid)]
+    assert not _tagged(token)
+
+
+def test_bubblewrap_is_read_only_and_offline(tmp_path):
+    if containment() != "bwrap":
+        pytest.skip("bubblewrap cannot make namespaces here")
+    probe = ("import os, socket\n"
+             "try:\n    open('/usr/mcp-risk-probe', 'w'); print('wrote')\nexcept OSError: print('read-only')\n"
+             "try:\n    socket.create_connection(('127.0.0.1', 9), 1); print('net')\nexcept OSError: print('offline')\n"
+             "print(os.listdir('/tmp'))\n")
+
+    async def run():
+        server = ServerProcess(sys.executable, ["-c", probe], {}, Limits(timeout=10, bwrap=True))
+        process = await server.start()
+        out = await asyncio.wait_for(process.stdout.read(), 10)
+        await server.stop()
+        return out.decode()
+
+    out = asyncio.run(run())
+    assert "read-only" in out and "offline" in out, out
+    assert "mcp-risk-server-" in out and "pytest" not in out  # its own temporary root, nothing else of /tmp
