@@ -254,10 +254,11 @@ def cluster(tmp_path):
                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=tmp_path, env=env))
     from distributed import Client
 
-    with Client(address, timeout=30) as client:
-        client.wait_for_workers(2, timeout=60)
     try:
-        yield address, procs[1:]
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=60)
+            pids = {pid: worker for worker, pid in client.run(os.getpid).items()}
+            yield address, client, {pids[proc.pid]: proc for proc in procs[1:]}
     finally:
         for proc in reversed(procs):
             if proc.poll() is None:
@@ -269,24 +270,50 @@ def cluster(tmp_path):
                 proc.kill()
 
 
+def _running_a_server(pid):
+    """Processes under `pid` when one of them is a server's bubblewrap sandbox (the run phase)."""
+    below = _descendants(pid)
+    for child in below:
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as handle:
+                if handle.read().split(b"\0")[0].endswith(b"bwrap"):
+                    return below
+        except OSError:
+            continue
+    return []
+
+
 def test_crawl_live_through_dask_survives_a_killed_worker(tmp_path, registry, server_cache, cluster):
-    address, workers = cluster
+    """Two workers on 127.0.0.1; the one running a server is SIGKILLed mid-probe. The scheduler gives
+    its task to the other worker, and the crawl still stores both real servers' tools."""
+    address, watcher, workers = cluster
     db = crawled(tmp_path, registry)
     process = subprocess.Popen([str(BIN / "mcp-risk"), "crawl", "live", "--allow-exec", "--cluster", address,
                                 "--cache-dir", str(server_cache), "--timeout", "10", "--db", str(db)],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    victim = workers[0]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not _descendants(victim.pid):
-        time.sleep(0.02)  # the worker is running a probe: an install or a server under it
-    running = _descendants(victim.pid)
-    if not running:
+    victim = running = keys = None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and victim is None:
+        for worker, held in watcher.processing().items():
+            running = _running_a_server(workers[worker].pid) if held else []
+            if running:
+                victim, keys = worker, held
+                break
+        else:
+            time.sleep(0.02)
+    if victim is None:
         process.kill()
-        pytest.fail(f"the worker never ran a probe: {process.communicate()}")
-    victim.kill()
-    victim.wait()
+        pytest.fail(f"no worker ever ran a server: {process.communicate()}")
+    workers[victim].kill()
+    workers[victim].wait()
     out, err = process.communicate(timeout=240)
-    assert process.returncode == 3, err
+    assert process.returncode == 3, err  # partial: the hostile entries; not a failed task
+    assert "task failed on the cluster" not in err
     check_result(db)
+    (survivor,) = set(workers) - {victim}
+    story = watcher.story(*keys)
+    assert any(step[0] == "scheduler" and step[2] == "processing" and "worker-cleanup" in str(step[-2])
+               for step in story), story  # taken back from the dead worker
+    assert any(step[0] == survivor and step[2:4] == ("executing", "memory") for step in story), story  # done there
     time.sleep(0.5)
     assert not [pid for pid in running if alive(pid)]  # the killed worker's server died with it
