@@ -10,6 +10,7 @@ The SDK is imported on first use, not with this module: it costs most of a secon
 while its servers are starting (see `load_sdk`).
 """
 
+import re
 import time
 from contextlib import asynccontextmanager
 
@@ -68,7 +69,7 @@ async def probe(spec, limits, *, cache_dir=None, sdk_ready=None, on_start=None):
                 if on_start is not None:
                     on_start()
                 await _wait(sdk_ready)
-                async with _process_transport(server, result) as streams:
+                async with _process_transport(server, result, stage) as streams:
                     await _session(streams, "stdio", limits, result, stage)
         result.seconds = time.perf_counter() - started
     except Exception as error:  # one bad server becomes one error, whatever it did
@@ -92,15 +93,20 @@ async def _wait(event):
 
 
 class _Stage:
-    """Where a probe is, for error messages: starting, handshake, tools/list page N."""
+    """Where a probe is, for error messages: starting, handshake, tools/list page N; the last lines a
+    server printed on stdout that were not JSON-RPC, and a remote's WWW-Authenticate challenge (both
+    tell a server that waits for a login)."""
 
-    now = "connecting"
+    def __init__(self):
+        self.now = "connecting"
+        self.noise = []
+        self.challenge = None
 
 
 # -- stdio ------------------------------------------------------------------------------------
 
 @asynccontextmanager
-async def _process_transport(server, result):
+async def _process_transport(server, result, stage=None):
     """The SDK's (read, write) streams over a sandboxed process's pipes, newline-delimited JSON-RPC.
 
     Lines that are not JSON-RPC (banners, logs printed to stdout) are skipped and counted; every byte
@@ -110,6 +116,7 @@ async def _process_transport(server, result):
     from mcp_types import jsonrpc_message_adapter
 
     process = server.process
+    noise_tail = stage.noise if stage is not None else []
     read_in, read_out = anyio.create_memory_object_stream(0)
     write_in, write_out = anyio.create_memory_object_stream(0)
     noise = 0
@@ -132,6 +139,8 @@ async def _process_transport(server, result):
                         message = jsonrpc_message_adapter.validate_json(line, by_name=False)
                     except ValueError:
                         noise += 1
+                        noise_tail.append(line[:500].decode("utf-8", "replace"))
+                        del noise_tail[:-_NOISE_KEPT]
                         continue
                     await read_in.send(SessionMessage(message))
                 scanned = len(buffer)
@@ -167,6 +176,9 @@ async def _process_transport(server, result):
             result.warnings.append(f"skipped {noise} line(s) on stdout that were not JSON-RPC")
 
 
+_NOISE_KEPT = 8
+
+
 # -- remote -----------------------------------------------------------------------------------
 
 async def _probe_remote(spec, limits, result, stage):
@@ -179,18 +191,20 @@ async def _probe_remote(spec, limits, result, stage):
     for kind in kinds:
         try:
             if kind == "http":
-                async with _http_client(spec.headers, limits, budget) as http:
+                async with _http_client(spec.headers, limits, budget, stage) as http:
                     async with streamable_http_client(spec.url, http_client=http) as streams:
                         await _session(streams, "streamable-http", limits, result, stage)
             else:
                 def factory(headers=None, timeout=None, auth=None):
-                    return _new_http_client(headers, timeout, auth, budget)
+                    return _new_http_client(headers, timeout, auth, budget, stage=stage)
 
                 async with sse_client(spec.url, headers=spec.headers or None, timeout=limits.timeout,
                                       sse_read_timeout=limits.timeout, httpx_client_factory=factory) as streams:
                     await _session(streams, "sse", limits, result, stage)
             return
         except Exception as error:
+            if stage.challenge is not None:
+                raise ProbeFailure(_challenge_message(stage.challenge)) from None
             if budget.failure or stage.now.startswith("tools/list") or len(kinds) == 1:
                 raise _with_budget(error, budget)
             failures.append(f"{'Streamable HTTP' if kind == 'http' else 'SSE'}: {_leaf_message(error)}")
@@ -209,18 +223,27 @@ class _ByteBudget:
         return self.failure is None
 
 
+def _challenge_message(challenge):
+    """A remote that answered 401 with a WWW-Authenticate challenge: a login the crawl cannot give.
+    Bearer (the MCP authorization spec's OAuth, often with resource_metadata) is an interactive one."""
+    scheme = challenge.split(None, 1)[0].rstrip(",").lower() if challenge else ""
+    if scheme == "bearer" or "resource_metadata" in challenge.lower():
+        return f"needs an interactive login (OAuth; the server answered HTTP 401, WWW-Authenticate: {challenge})"
+    return f"needs credentials (the server answered HTTP 401, WWW-Authenticate: {challenge})"
+
+
 def _with_budget(error, budget):
     return ProbeFailure(budget.failure) if budget.failure else error
 
 
 @asynccontextmanager
-async def _http_client(headers, limits, budget):
-    client = _new_http_client(headers, None, None, budget, limits.timeout)
+async def _http_client(headers, limits, budget, stage=None):
+    client = _new_http_client(headers, None, None, budget, limits.timeout, stage)
     async with client:
         yield client
 
 
-def _new_http_client(headers, timeout, auth, budget, seconds=30.0):
+def _new_http_client(headers, timeout, auth, budget, seconds=30.0, stage=None):
     import httpx2
 
     class CappedStream(httpx2.AsyncByteStream):
@@ -242,6 +265,9 @@ def _new_http_client(headers, timeout, auth, budget, seconds=30.0):
 
         async def handle_async_request(self, request):
             response = await self.inner.handle_async_request(request)
+            challenge = response.headers.get("www-authenticate")
+            if response.status_code == 401 and challenge and stage is not None and stage.challenge is None:
+                stage.challenge = " ".join(challenge.split())[:300]
             response.stream = CappedStream(response.stream)
             return response
 
@@ -267,14 +293,14 @@ async def _session(streams, transport, limits, result, stage):
             result.server_info = {k: v for k, v in {"name": info.name, "version": info.version,
                                                     "title": getattr(info, "title", None)}.items() if v}
         result.instructions = client.instructions
-        tools, cursor, seen = [], None, set()
+        tools, cursor, seen, listed_so_far = [], None, set(), 0
         for page in range(1, limits.max_pages + 1):
             stage.now = f"tools/list page {page}"
-            listed = await client.list_tools(cursor=cursor)
-            tools.extend(listed.tools)
+            listed, cursor, count = await _tools_page(client, cursor, listed_so_far, result)
+            listed_so_far += count
+            tools.extend(listed)
             if len(tools) > limits.max_tools:
                 raise ProbeFailure(f"listed more than {limits.max_tools:,} tools; stopped")
-            cursor = listed.next_cursor
             if not cursor:
                 break
             if cursor in seen:
@@ -285,10 +311,62 @@ async def _session(streams, transport, limits, result, stage):
     result.tools = _normalized(tools, result)
 
 
+async def _tools_page(client, cursor, offset, result):
+    """One page of tools/list: (tools as MCP JSON dicts, next cursor, how many the page listed).
+
+    The SDK validates a page as a whole, so one tool it rejects (no inputSchema, a name that is not a
+    string) would lose every other tool of the server. Then the same page is asked for again as raw
+    JSON-RPC and each tool is validated on its own: the rejected ones are named in the result's
+    warnings (and so in the crawl's errors), their siblings are kept."""
+    from pydantic import ValidationError
+
+    try:
+        listed = await client.list_tools(cursor=cursor)
+    except ValidationError:
+        pass
+    else:
+        return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in listed.tools], \
+            listed.next_cursor, len(listed.tools)
+    from mcp_types import Tool
+
+    raw = await _raw_request(client.session, "tools/list", {"cursor": cursor} if cursor else None)
+    if not isinstance(raw, dict) or not isinstance(raw.get("tools"), list):
+        raise ProbeFailure(f"tools/list answered without a list of tools (got {type(raw.get('tools') if isinstance(raw, dict) else raw).__name__})")
+    following = raw.get("nextCursor")
+    if following is not None and not isinstance(following, str):
+        raise ProbeFailure(f"tools/list gave a nextCursor that is not a string ({type(following).__name__})")
+    kept = []
+    for index, item in enumerate(raw["tools"], offset):
+        try:
+            tool = Tool.model_validate(item, by_name=False)
+        except ValidationError as error:
+            name = item.get("name") if isinstance(item, dict) else None
+            label = f"{name[:80]!r}" if isinstance(name, str) else "(no name)"
+            first = error.errors()[0]
+            where = ".".join(str(part) for part in first.get("loc", ())) or "tool"
+            result.warnings.append(f"dropped a tool: tools[{index}] {label} fails MCP's Tool schema "
+                                   f"({where}: {first.get('msg', 'invalid')})")
+            continue
+        kept.append(tool.model_dump(mode="json", by_alias=True, exclude_none=True))
+    return kept, following or None, len(raw["tools"])
+
+
+async def _raw_request(session, method, params):
+    """A request answered with its raw JSON result, unvalidated. The SDK has no public call for it:
+    this is `ClientSession.send_request` (mcp 2.3.0) without its result validation, stamped and
+    timed the same way, so HTTP transports send the same headers."""
+    data = {"method": method, **({"params": params} if params else {})}
+    opts = {}
+    session._stamp(data, opts)
+    timeout = getattr(session, "_session_read_timeout_seconds", None)
+    if timeout is not None:
+        opts["timeout"] = timeout
+    return await session._dispatcher.send_raw_request(method, data.get("params"), opts)
+
+
 def _normalized(tools, result):
     out, names = [], set()
-    for index, tool in enumerate(tools):
-        data = tool.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for index, data in enumerate(tools):
         try:
             normalized = normalize_tool(data, f"tools[{index}]")
         except ManifestError as error:
@@ -322,6 +400,9 @@ def _explain(error, spec, limits, stage, server):
     leaf = _leaf(error)
     if server is not None and server.failure:
         return server.failure
+    login = _login_prompt(server, stage)
+    if login:
+        return f"needs an interactive login (not probed unattended; it printed: {login})"
     if isinstance(leaf, TimeoutError) or isinstance(error, TimeoutError):
         waiting = {"starting": "to start", "handshake": "to answer the handshake"}.get(stage.now, f"during {stage.now}")
         return f"no answer within {limits.timeout:g} s (waited {waiting})" + _stderr_hint(server)
@@ -342,6 +423,31 @@ def _explain(error, spec, limits, stage, server):
     if isinstance(leaf, ProbeFailure):
         return message
     return f"{stage.now}: {message}"
+
+
+# What a server prints when it waits for a person: an OAuth or device-code URL to open, a browser.
+_LOGIN_WORDS = re.compile(r"log ?in|sign ?in|authori[sz]|authenticat|oauth|device ?code|verification code|"
+                          r"enter (the|this) code|consent", re.IGNORECASE)
+_URL = re.compile(r"https?://\S+", re.IGNORECASE)
+_BROWSER = re.compile(r"(open|opening|launch|launching|use) (a |the |your )?(web )?browser|in (a|the|your) (web )?browser",
+                      re.IGNORECASE)
+
+
+def _login_prompt(server, stage):
+    """The line (cut short) of a stdio server's stderr or stray stdout that asks for an interactive
+    login (a login/OAuth word with a URL, or a browser to open); None when there is none."""
+    lines = list(stage.noise) if stage is not None else []
+    if server is not None:
+        lines += server.stderr_tail.splitlines()[-40:]
+    for line in reversed(lines):
+        text = " ".join(line.split())
+        if (_LOGIN_WORDS.search(text) and _URL.search(text)) or _BROWSER.search(text):
+            return _printable(text)[:200]
+    return None
+
+
+def _printable(text):
+    return "".join(ch if ch.isprintable() else " " for ch in text)
 
 
 def _signal_name(number):

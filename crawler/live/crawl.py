@@ -29,8 +29,6 @@ NAME = "live-registry"
 DEFAULT_MAX_AGE = 7 * 86400.0
 DEFAULT_CONCURRENCY = 2
 DEFAULT_INSTALL_TIMEOUT = 300.0
-_LOGIN = ("log in", "login", "sign in", "signin", "authenticate", "authorization required", "oauth",
-          "open this url", "visit this url", "device code", "unauthorized", "401")
 
 
 @dataclass(frozen=True)
@@ -79,8 +77,6 @@ async def probe_job(job, limits, cache_dir):
     result = await client.probe(spec, limits, cache_dir=cache_dir)
     result.spec = job.spec
     result.containment = mode
-    if result.error:
-        result.error = _login_hint(result.error)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -89,13 +85,6 @@ def _failed(job, error, started, mode=None):
     result = ProbeResult(spec=job.spec, error=error, seconds=time.perf_counter() - started)
     result.containment = mode
     return result
-
-
-def _login_hint(error):
-    lowered = error.lower()
-    if any(word in lowered for word in _LOGIN) and not lowered.startswith("needs an interactive login"):
-        return f"needs an interactive login (not probed unattended): {error}"
-    return error
 
 
 # -- executors --------------------------------------------------------------------------------

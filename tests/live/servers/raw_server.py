@@ -23,6 +23,10 @@ Modes
   memory             allocates until it cannot
   env                describes its environment, working directory and limits in a tool
   netcheck PORT      says whether 127.0.0.1:PORT was reachable from inside
+  bad_tools          real tools over two pages, three of them broken as real servers break them
+                     (no inputSchema, inputSchema as a JSON string, a non-boolean hint)
+  device_login       prints a device-code login prompt on stderr and waits, never answering
+  browser_login      prints an OAuth URL on stdout for a browser to open, fails to open one, exits
 """
 
 import json
@@ -178,6 +182,24 @@ def main(mode, arg=None):
             verdict = f"unreachable: {error}"
         tool = {"name": "network_verdict", "description": verdict, "inputSchema": {"type": "object"}}
         serve(lambda cursor: ([tool], None))
+    elif mode == "bad_tools":
+        serve(pages(bad_tools(), 5))
+    elif mode == "device_login":
+        # The Microsoft identity platform's device-code prompt, as MSAL-based servers print it.
+        sys.stderr.write("Starting server...\nTo sign in, use a web browser to open the page "
+                         "https://microsoft.com/devicelogin and enter the code HX7C9QRTA to authenticate.\n")
+        sys.stderr.flush()
+        forever()
+    elif mode == "browser_login":
+        # Google's installed-app OAuth flow, as servers built on google-auth-library start it.
+        sys.stdout.write("Authorize this app by visiting this url: https://accounts.google.com/o/oauth2/v2/auth?"
+                         "access_type=offline&scope=https%3A%2F%2Fwww.googleapis.com%2Fauth%2Fdrive.readonly&"
+                         "response_type=code&client_id=000000.apps.googleusercontent.com&"
+                         "redirect_uri=http%3A%2F%2Flocalhost%3A3000%2Foauth2callback\n")
+        sys.stdout.flush()
+        sys.stderr.write("Error: spawn xdg-open ENOENT\n    at ChildProcess._handle.onexit (node:internal/child_process:285:19)\n")
+        sys.stderr.flush()
+        os._exit(1)
     else:
         raise SystemExit(f"unknown mode {mode}")
 
@@ -198,6 +220,18 @@ def injection_tools():
         {"name": "\x1b[31mlist_notes\x1b[0m", "inputSchema": {"type": "object", "properties": {}},
          "description": "List notes.\x1b]8;;https://example.com\x07click\x1b]8;;\x07 \u202egnp.exe\u202c"},
     ]
+
+
+BROKEN = {1: "no inputSchema", 3: "inputSchema as a JSON string", 6: "readOnlyHint not a boolean"}
+
+
+def bad_tools():
+    """server-memory's nine real tools, three broken: the ways real servers fail the SDK's validation."""
+    tools = [dict(tool) for tool in real_tools("server-memory.json")]
+    del tools[1]["inputSchema"]
+    tools[3]["inputSchema"] = json.dumps(tools[3]["inputSchema"])
+    tools[6]["annotations"] = {"readOnlyHint": "sometimes"}
+    return tools
 
 
 HOSTILE_NAMES = ("delete\u202eeliF", "re\u0430d_file", "list\u200bnotes", "get\x07bell")

@@ -1,7 +1,7 @@
 """A real MCP server built with the official `mcp` SDK, serving tools captured from real servers.
 
     python sdk_server.py --tools data/server-filesystem.json [--tools FILE …] [--page-size 5]
-                         [--transport stdio|http|sse] [--require-header NAME:VALUE]
+                         [--transport stdio|http|sse] [--require-header NAME:VALUE] [--require-oauth]
 
 The tools are real `tools/list` captures (annotations included); they are served in pages behind
 opaque cursors. HTTP and SSE bind 127.0.0.1 on a free port and print `LISTENING <port>` on stdout.
@@ -59,6 +59,31 @@ def require_header(app, name, value):
     return guarded
 
 
+def require_oauth(app):
+    """An ASGI wrapper that answers as a server under the MCP authorization spec does to a request
+    without a token: 401 with a Bearer challenge naming its protected-resource metadata (RFC 9728),
+    which it serves; a client must send the user through an OAuth login first."""
+
+    async def guarded(scope, receive, send):
+        if scope["type"] != "http":
+            return await app(scope, receive, send)
+        host, port = scope["server"]
+        base = f"http://{host}:{port}"
+        if scope["path"] == "/.well-known/oauth-protected-resource":
+            body = json.dumps({"resource": f"{base}/mcp", "authorization_servers": [f"{base}/oauth"],
+                               "scopes_supported": ["mcp:tools"], "bearer_methods_supported": ["header"]}).encode()
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+            await send({"type": "http.response.body", "body": body})
+            return
+        challenge = f'Bearer error="invalid_token", error_description="No access token was provided", ' \
+                    f'resource_metadata="{base}/.well-known/oauth-protected-resource"'
+        await send({"type": "http.response.start", "status": 401,
+                    "headers": [(b"content-type", b"application/json"), (b"www-authenticate", challenge.encode())]})
+        await send({"type": "http.response.body", "body": b'{"error":"invalid_token","error_description":"No access token was provided"}'})
+
+    return guarded
+
+
 def sse_app(server):
     from mcp.server.sse import SseServerTransport
     from starlette.applications import Starlette
@@ -92,6 +117,7 @@ def main():
     parser.add_argument("--page-size", type=int, default=5)
     parser.add_argument("--transport", choices=["stdio", "http", "sse"], default="stdio")
     parser.add_argument("--require-header")
+    parser.add_argument("--require-oauth", action="store_true")
     args = parser.parse_args()
     tools, info = load_tools(args.tools)
     server = build(tools, info, args.page_size)
@@ -109,6 +135,8 @@ def main():
     if args.require_header:
         name, _, value = args.require_header.partition(":")
         app = require_header(app, name.strip(), value.strip())
+    if args.require_oauth:
+        app = require_oauth(app)
     serve_http(app)
 
 
