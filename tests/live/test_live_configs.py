@@ -171,12 +171,15 @@ def seed():
     return json.loads((DATA / "official_registry_seed.example.json").read_text())
 
 
-def test_registry_npm_and_pypi_packages_become_pinned_launches():
+def test_registry_npm_and_pypi_packages_become_pinned_launches(monkeypatch):
+    monkeypatch.setenv("AIRTABLE_API_KEY", "patUsersOwnRealKey.0123456789abcdef")
     airtable, _, nuget, pypi = seed()
     [npm_spec] = specs_from_server_json(airtable, "seed[0]")  # oci and mcpb are not run here
     assert (npm_spec.command, npm_spec.args) == ("npx", ("-y", "airtable-mcp-server@1.7.2"))
     assert npm_spec.from_registry and npm_spec.name == "io.github.domdomegg/airtable-mcp-server"
-    assert npm_spec.env == {}  # the secret it needs is the user's to give, not ours to invent
+    # The secret it requires gets a plainly fake stand-in (so it starts and lists its tools), never
+    # the user's own value of that variable.
+    assert npm_spec.env == {"AIRTABLE_API_KEY": "mcp-risk-dummy-airtable_api_key"}
     [pypi_spec] = specs_from_server_json({"server": pypi, "_meta": {}}, "item")  # a registry API item
     assert (pypi_spec.command, pypi_spec.args) == ("uvx", ("time-mcp-pypi==1.0.6",))
     with pytest.raises(ManifestError, match="nuget packages are not run here"):
