@@ -478,4 +478,11 @@ def _stderr_hint(server):
     if server is None:
         return ""
     lines = [line.strip() for line in server.stderr_tail.splitlines() if line.strip()]
-    return f" (stderr: {lines[-1][:200]})" if lines else ""
+    # Node ends a crash with its stack and "Node.js v20.x": the line that names the error says more.
+    told = [line for line in lines if not _NODE_TRAILER.match(line)] or lines
+    named = [line for line in told if _ERROR_LINE.search(line)]
+    return f" (stderr: {_printable((named or told)[-1])[:200]})" if lines else ""
+
+
+_NODE_TRAILER = re.compile(r"Node\.js v\d|at \S|\^+$")
+_ERROR_LINE = re.compile(r"^[\w.]*(Error|Exception)\b|^error\b", re.IGNORECASE)

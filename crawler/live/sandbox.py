@@ -94,17 +94,24 @@ def _load_prctl():
 _PRCTL = _load_prctl()
 
 
+# Memory is capped as the data a process writes (RLIMIT_DATA: on Linux its private writable
+# mappings), not as the address space it reserves (RLIMIT_AS): V8 reserves about 10 GiB of
+# inaccessible address space for each WebAssembly instance, so under RLIMIT_AS every Node server
+# whose fetch() loads undici's Wasm parser dies at start ("Cannot allocate Wasm memory").
+_MEMORY_LIMIT = resource.RLIMIT_DATA if sys.platform.startswith("linux") else resource.RLIMIT_AS
+
+
 def _apply_limits(limits):
     """Runs in the child between fork and exec: a few system calls, nothing imported."""
     cpu = max(1, int(limits.cpu_seconds))
     for kind, value in ((resource.RLIMIT_CPU, (cpu, cpu + 1)),
-                        (resource.RLIMIT_AS, (limits.memory_bytes,) * 2),
+                        (_MEMORY_LIMIT, (limits.memory_bytes,) * 2),
                         (resource.RLIMIT_FSIZE, (limits.file_bytes,) * 2),
                         (resource.RLIMIT_CORE, (0, 0))):
         try:
             resource.setrlimit(kind, value)
         except (ValueError, OSError):
-            pass  # a limit this platform does not enforce (macOS and RLIMIT_AS)
+            pass  # a limit this platform does not enforce (macOS and memory)
     # Untrusted code yields the CPU to the scanner: the probe's own work (loading the SDK,
     # speaking the protocol) stays on time however many servers boot at once. Where the kernel
     # groups scheduling by session (Linux autogroup), the server's new session is a group of its

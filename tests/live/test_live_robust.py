@@ -65,3 +65,9 @@ def test_a_remote_asking_for_oauth_is_a_login(oauth_server):
         assert not result.ok
         assert result.error.startswith("needs an interactive login (OAuth"), (entry, result.error)
         assert "resource_metadata=" in result.error and "/.well-known/oauth-protected-resource" in result.error
+
+
+def test_a_node_crash_is_told_by_its_error_line_not_its_version_line():
+    result = probe("crash", raw_entry("node_crash"))
+    assert "exited with status 1" in result.error, result.error
+    assert "(stderr: RangeError: WebAssembly.instantiate(): Out of memory" in result.error, result.error

@@ -49,7 +49,7 @@ def test_home_and_working_directory_are_temporary_and_removed(tmp_path):
 
 def test_limits_and_own_session_apply_inside():
     report = inside(raw_entry("env"), cache_dir=False)
-    assert report["limits"] == {"RLIMIT_CPU": [7, 8], "RLIMIT_AS": [1536 << 20, 1536 << 20],
+    assert report["limits"] == {"RLIMIT_CPU": [7, 8], "RLIMIT_DATA": [1536 << 20, 1536 << 20],
                                 "RLIMIT_FSIZE": [64 << 20, 64 << 20], "RLIMIT_CORE": [0, 0]}
     assert report["session"] == report["pid"]  # a session leader: one signal reaches all of it
 
@@ -83,6 +83,14 @@ def test_cpu_and_memory_limits_stop_a_greedy_server(mode, says):
     [result] = probe_servers([spec_from_entry(mode, raw_entry(mode), origin="test")], limits, cache_dir=False)
     assert not result.ok and says in result.error, result.error
     assert time.perf_counter() - started < 30
+
+
+def test_reserved_address_space_is_not_memory_used():
+    # V8 reserves ~10 GiB of address space per WebAssembly instance (Node's fetch() loads one): a
+    # server doing so must start under the memory limit, which counts the memory it writes.
+    [result] = probe_servers([spec_from_entry("reserve", raw_entry("reserve"), origin="test")], LIMITS, cache_dir=False)
+    assert result.ok, result.error
+    assert len(result.tools) == 9
 
 
 @pytest.fixture

@@ -23,6 +23,8 @@ Modes
   memory             allocates until it cannot
   env                describes its environment, working directory and limits in a tool
   netcheck PORT      says whether 127.0.0.1:PORT was reachable from inside
+  reserve            reserves 10 GiB of inaccessible address space (as V8 does for WebAssembly), then serves
+  node_crash         dies as Node does on an uncaught error: source line, caret, error, stack, version
   bad_tools          real tools over two pages, three of them broken as real servers break them
                      (no inputSchema, inputSchema as a JSON string, a non-boolean hint)
   device_login       prints a device-code login prompt on stderr and waits, never answering
@@ -163,7 +165,7 @@ def main(mode, arg=None):
             hoard.append(bytearray(64 << 20))
     elif mode == "env":
         limits = {name: resource.getrlimit(getattr(resource, name))
-                  for name in ("RLIMIT_CPU", "RLIMIT_AS", "RLIMIT_FSIZE", "RLIMIT_CORE")}
+                  for name in ("RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_CORE")}
         try:
             with open("/proc/self/autogroup", encoding="ascii") as handle:
                 autogroup = handle.read().strip()  # "/autogroup-123 nice 10" where Linux has it
@@ -182,6 +184,19 @@ def main(mode, arg=None):
             verdict = f"unreachable: {error}"
         tool = {"name": "network_verdict", "description": verdict, "inputSchema": {"type": "object"}}
         serve(lambda cursor: ([tool], None))
+    elif mode == "reserve":
+        import mmap
+
+        reserved = mmap.mmap(-1, 10 << 30, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS, prot=0)  # PROT_NONE
+        serve(pages(real_tools("server-memory.json"), 100))
+        reserved.close()
+    elif mode == "node_crash":
+        sys.stderr.write("node:internal/deps/undici/undici:5971\n      return await WebAssembly.instantiate(mod, {\n"
+                         "                               ^\n\nRangeError: WebAssembly.instantiate(): Out of memory: "
+                         "Cannot allocate Wasm memory for new instance\n    at lazyllhttp "
+                         "(node:internal/deps/undici/undici:5971:32)\n\nNode.js v20.20.2\n")
+        sys.stderr.flush()
+        os._exit(1)
     elif mode == "bad_tools":
         serve(pages(bad_tools(), 5))
     elif mode == "device_login":
