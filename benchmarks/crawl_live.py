@@ -74,7 +74,7 @@ SERVERS = [
     ("io.github.modelcontextprotocol/time", pypi("mcp-server-time", "2026.10.19")),
     ("io.github.modelcontextprotocol/fetch", pypi("mcp-server-fetch", "2026.10.24")),
     ("io.github.modelcontextprotocol/git", pypi("mcp-server-git", "2026.10.19")),
-    ("io.github.modelcontextprotocol/sqlite", pypi("mcp-server-sqlite", "2025.4.25")),
+    ("io.github.awslabs/aws-documentation-mcp-server", pypi("awslabs.aws-documentation-mcp-server", "1.2.3")),
     ("io.github.nickclyde/duckduckgo-mcp-server", pypi("duckduckgo-mcp-server", "0.7.0")),
     ("io.github.githejie/mcp-server-calculator", pypi("mcp-server-calculator", "0.2.1")),
 ]
