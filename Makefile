@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup browser wordnet clean notebooks
+.PHONY: run test setup browser wordnet bubblewrap clean notebooks
 
 # The main job needs only the package's own dependencies; the tests add their extras on top.
 $(VENV)/.installed-run: pyproject.toml
@@ -36,7 +36,13 @@ wordnet:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq wordnet-base wordnet-sense-index; }
 
-test: setup browser wordnet
+# `crawl live` runs strangers' servers under bubblewrap, from Debian's packages (its tests expect it).
+bubblewrap:
+	@command -v bwrap >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq bubblewrap; }
+
+test: setup browser wordnet bubblewrap
 	$(BIN)/python -m pytest
 
 # Execute both notebooks in place, so the repository shows their tables and figures: the catalogue
