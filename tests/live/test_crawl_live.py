@@ -188,13 +188,15 @@ def test_crawl_live_resumes_after_sigkill(tmp_path, registry, server_cache):
     done = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "10", "--db", db)
     assert done.returncode in (0, 3), done.stderr
     check_result(db)
-    assert not [pid for pid in _descendants(1) if _sandboxed(pid, db)]
+    assert not [pid for pid in _descendants(1) if alive(pid) and _sandboxed(pid, server_cache)]
 
 
-def _sandboxed(pid, db):
+def _sandboxed(pid, cache):
+    """A server of this crawl's: a process whose environment names the crawl's own package cache
+    (other helpers' servers on a shared machine do not)."""
     try:
-        with open(f"/proc/{pid}/cmdline", "rb") as handle:
-            return b"server-memory" in handle.read() or b"mcp-server-time" in handle.read()
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            return str(cache).encode() in handle.read()
     except OSError:
         return False
 
