@@ -3,6 +3,9 @@
     install   the package runner (npx, uvx) fetches the package into mcp-risk's own cache, with
               network (to the package registry), a temporary home, the sandbox's limits and a time
               limit; it starts nothing of the server's (npm: `node -e ''`, uv: `python -c ''`).
+              Under bubblewrap too where it is installed (the system read-only, only the cache and
+              the temporary home writable, its own PID namespace, dying with its parent), with the
+              network shared.
     run       the server starts from that cache with no network at all (`npx --offline`,
               `UV_OFFLINE`), under bubblewrap where it is installed: a read-only view of the system,
               a fresh /tmp holding only its own temporary home, new network and PID namespaces (when
@@ -55,12 +58,13 @@ def containment():
     return UNSHARE
 
 
-def bwrap_prefix(writable):
-    """The bubblewrap command line: the system read-only, a private /tmp and /dev, no network, its
-    own PID namespace; `writable` folders (its temporary root, the package cache) bound read-write."""
+def bwrap_prefix(writable, network=False):
+    """The bubblewrap command line: the system read-only, a private /tmp and /dev, no network (unless
+    `network`: the install phase), its own PID namespace; `writable` folders (its temporary root, the
+    package cache) bound read-write."""
     argv = [shutil.which(BWRAP), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--tmpfs", "/tmp", "--tmpfs", "/run", "--unshare-net", "--unshare-pid", "--unshare-ipc",
-            "--unshare-uts", "--die-with-parent", "--new-session"]
+            "--tmpfs", "/tmp", *([] if network else ["--tmpfs", "/run", "--unshare-net"]), "--unshare-pid",
+            "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session"]
     for folder in writable:
         argv += ["--bind", str(folder), str(folder)]
     return [*argv, "--"]
@@ -121,6 +125,11 @@ async def install(spec, cache_dir, limits, timeout):
         home, tmp = root / "home", root / "tmp"
         home.mkdir()
         tmp.mkdir()
+        if containment() == BWRAP:
+            # The system read-only to the installer too (a package's install scripts write only to
+            # the cache and its temporary home), and the whole install dies with this process: a
+            # Dask worker killed mid-install leaves no npm behind.
+            argv = [*bwrap_prefix([root, Path(cache_dir).resolve()], network=True), *argv]
         process = await asyncio.create_subprocess_exec(
             *argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=root,
             env=cache_env(cache_dir, home, tmp), start_new_session=True,
