@@ -220,7 +220,9 @@ def _server_cache(db_path):
     if db_path == ":memory:":
         import tempfile
 
-        return Path(tempfile.gettempdir()) / "mcp-risk-server-cache"
+        # A fresh folder of our own: a fixed name in /tmp is one another local user could make first
+        # and fill with code that an install (with network) would run.
+        return Path(tempfile.mkdtemp(prefix="mcp-risk-server-cache-"))
     path = Path(db_path).resolve()
     return path.with_name(f"{path.stem}.server-cache")
 

@@ -355,6 +355,10 @@ async def _raw_request(session, method, params):
     """A request answered with its raw JSON result, unvalidated. The SDK has no public call for it:
     this is `ClientSession.send_request` (mcp 2.3.0) without its result validation, stamped and
     timed the same way, so HTTP transports send the same headers."""
+    if not (hasattr(session, "_stamp") and hasattr(getattr(session, "_dispatcher", None), "send_raw_request")):
+        # Another mcp version than the one pinned: say what happened rather than an AttributeError.
+        raise ManifestError("the MCP SDK rejected a tool, and this mcp version cannot re-read the page raw "
+                            "to keep the others (mcp-risk pins mcp 2.3.0)")
     data = {"method": method, **({"params": params} if params else {})}
     opts = {}
     session._stamp(data, opts)

@@ -3,9 +3,9 @@
     install   the package runner (npx, uvx) fetches the package into mcp-risk's own cache, with
               network (to the package registry), a temporary home, the sandbox's limits and a time
               limit; it starts nothing of the server's (npm: `node -e ''`, uv: `python -c ''`).
-              Under bubblewrap too where it is installed (the system read-only, only the cache and
-              the temporary home writable, its own PID namespace, dying with its parent), with the
-              network shared.
+              Under bubblewrap too where it is installed (the system read-only, the user's files
+              masked, only the cache and the temporary home writable, its own PID namespace, dying
+              with its parent), with the network shared. Install scripts do run here.
     run       the server starts from that cache with no network at all (`npx --offline`,
               `UV_OFFLINE`), under bubblewrap where it is installed: a read-only view of the system,
               a fresh /tmp holding only its own temporary home, new network and PID namespaces (when
@@ -58,16 +58,66 @@ def containment():
     return UNSHARE
 
 
-def bwrap_prefix(writable, network=False):
+TMP_BYTES = 256 << 20
+MASK_BYTES = 1 << 20  # the masks over the user's files hold only the mount points bwrap makes
+
+
+def bwrap_prefix(writable, network=False, readonly=()):
     """The bubblewrap command line: the system read-only, a private /tmp and /dev, no network (unless
     `network`: the install phase), its own PID namespace; `writable` folders (its temporary root, the
-    package cache) bound read-write."""
+    package cache in the install phase) bound read-write, `readonly` ones (the cache when it runs)
+    read-only.
+
+    The user's own files are out of sight in both phases: /home, /root, the user's home and the
+    folder mcp-risk runs in are empty, and /run (sockets: D-Bus, Docker) too. What a runner needs
+    from there comes back read-only: the folders on PATH and this Python's prefixes (a Python under
+    ~/.pyenv, a venv in the project)."""
+    # A tmpfs is memory: each is capped (by default one may take half the machine's RAM).
     argv = [shutil.which(BWRAP), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-            "--tmpfs", "/tmp", *([] if network else ["--tmpfs", "/run", "--unshare-net"]), "--unshare-pid",
-            "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session"]
+            "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
+    for place in _private_places():
+        argv += ["--size", str(MASK_BYTES), "--tmpfs", place]
+    if network:
+        # /etc/resolv.conf often points into /run (systemd-resolved): the installer needs its target.
+        target = os.path.realpath("/etc/resolv.conf")
+        if target.startswith("/run/") and os.path.exists(target):
+            argv += ["--ro-bind", os.path.dirname(target), os.path.dirname(target)]
+    else:
+        argv += ["--unshare-net"]
+    for folder in _needed_places():
+        argv += ["--ro-bind", folder, folder]
+    argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session"]
+    for folder in readonly:
+        argv += ["--ro-bind", str(folder), str(folder)]
     for folder in writable:
         argv += ["--bind", str(folder), str(folder)]
     return [*argv, "--"]
+
+
+def _private_places():
+    """Where the user's own files live, masked by an empty tmpfs (outermost first)."""
+    places = {"/home", "/root", "/run", os.path.expanduser("~"), os.getcwd()}
+    system = {"/", "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/opt", "/var", "/tmp", "/dev", "/proc"}
+    kept = sorted((p for p in (os.path.realpath(p) for p in places) if p not in system and os.path.isdir(p)),
+                  key=lambda p: (p.count("/"), p))
+    # A place inside one already masked needs no mount of its own.
+    return [p for i, p in enumerate(kept) if not any(p.startswith(q.rstrip("/") + "/") for q in kept[:i])]
+
+
+def _needed_places():
+    """Folders a runner needs that may sit inside a masked place: PATH and this Python's prefixes."""
+    masked = _private_places()
+    wanted = [*os.environ.get("PATH", "").split(os.pathsep), sys.prefix, sys.base_prefix,
+              os.path.dirname(os.path.realpath(sys.executable))]
+    # pyenv's shims run pyenv itself, from its root: a tree of Pythons, no user data.
+    wanted += [folder.rsplit("/.pyenv/", 1)[0] + "/.pyenv" for folder in wanted if "/.pyenv/" in folder]
+    found = []
+    for folder in wanted:
+        folder = os.path.realpath(folder) if folder else ""
+        if folder and os.path.isdir(folder) and folder not in found and \
+                any(folder == q or folder.startswith(q.rstrip("/") + "/") for q in masked):
+            found.append(folder)
+    return found
 
 
 def install_argv(spec):
@@ -135,10 +185,11 @@ async def install(spec, cache_dir, limits, timeout):
             env=cache_env(cache_dir, home, tmp), start_new_session=True,
             preexec_fn=functools.partial(_apply_limits, limits))
         try:
-            stderr = await asyncio.wait_for(process.stderr.read(1 << 20), timeout)
-            await asyncio.wait_for(process.wait(), timeout)
+            # All of stderr (an error comes last, after progress), within one time limit in all.
+            _, stderr = await asyncio.wait_for(process.communicate(), timeout)
         except (asyncio.TimeoutError, TimeoutError):
             return f"install did not finish within {timeout:g} s"
+        stderr = stderr[-(1 << 16):]
         if process.returncode != 0:
             lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
             hint = next((line for line in reversed(lines) if "err" in line.lower()), lines[-1] if lines else "")

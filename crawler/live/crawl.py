@@ -18,7 +18,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from ..manifest import ManifestError
 from .configs import ServerSpec
@@ -216,9 +216,9 @@ class LiveSource:
         if self.cache_dir is None:
             raise ManifestError("crawl live needs a cache folder for the servers' packages")
         now = datetime.now(timezone.utc)
-        horizon = now - timedelta(seconds=self.max_age)
-        probed = {k: v for k, v in (state.get("probed") or {}).items()
-                  if (_parse_time(v) or horizon) > horizon}  # older tries are due again anyway
+        # Every try is kept, however old: `plan` tells a stale probe of ours (due again) from tools
+        # another source listed (never probed), and a dropped entry would turn the one into the other.
+        probed = dict(state.get("probed") or {})
         jobs, refused = self.plan(probed, now)
         stamp = _format_time(now)
         if refused:

@@ -189,7 +189,9 @@ class ServerProcess:
         if self.limits.bwrap:
             from .contain import bwrap_prefix
 
-            writable = [self._root] + ([Path(self.cache_dir)] if self.cache_dir is not None else [])
+            # The cache stays writable: npx and uv take locks and write metadata in it even offline
+            # (read-only, both fail at start), and bubblewrap 0.8 has no overlay to absorb that.
+            writable = [self._root] + ([Path(self.cache_dir).resolve()] if self.cache_dir is not None else [])
             argv = [*bwrap_prefix(writable), *argv]
         elif self.limits.no_network:
             argv = [*network_isolation_prefix(), *argv]

@@ -5,6 +5,7 @@ workers on 127.0.0.1 (one killed mid-job). Installs share one session-wide cache
 import copy
 import json
 import os
+import re
 import signal
 import socket
 import sqlite3
@@ -170,6 +171,12 @@ def test_crawl_live_stores_real_tools_and_reports_hostile_entries(tmp_path, regi
     again = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "10", "--db", db)
     assert again.returncode == 0, again.stderr  # nothing is due again before --max-age
     assert "0 servers" in again.stderr or "0 servers" in again.stdout
+    time.sleep(1.1)
+    stale = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "10", "--max-age", "1s",
+                "--db", db)
+    seen = re.search(r"(\d+) servers? \(", stale.stderr + stale.stdout)
+    assert stale.returncode == 3 and seen and int(seen.group(1)) == 5, stale.stderr  # our own probes, due again
+    check_result(db)
 
 
 def test_crawl_live_resumes_after_sigkill(tmp_path, registry, server_cache):

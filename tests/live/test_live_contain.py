@@ -8,6 +8,7 @@ import secrets
 import shutil
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -39,14 +40,18 @@ MODES = {"bwrap": Limits(timeout=10, bwrap=True), "unshare": Limits(timeout=10, 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
 @pytest.mark.parametrize("leader_exits", [False, True])
-def test_double_forked_descendants_die_with_the_server(mode, leader_exits):
+def test_double_forked_descendants_die_with_the_server(mode, leader_exits, tmp_path):
     if mode == "bwrap" and not shutil.which("bwrap"):
         pytest.skip("bubblewrap is not installed")
     token = secrets.token_hex(8)
+    # Under bubblewrap the project folder is out of sight: the script goes where the package
+    # cache would be, the one folder of the host a server sees.
+    script = tmp_path / "raw_server.py"
+    shutil.copyfile(RAW, script)
 
     async def run():
-        args = [str(RAW), "orphan"] + (["exit"] if leader_exits else [])
-        server = ServerProcess(sys.executable, args, {"MCP_RISK_TEST_TOKEN": token}, MODES[mode])
+        args = [str(script), "orphan"] + (["exit"] if leader_exits else [])
+        server = ServerProcess(sys.executable, args, {"MCP_RISK_TEST_TOKEN": token}, MODES[mode], cache_dir=tmp_path)
         await server.start()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and len(_tagged(token)) < 2 - leader_exits:
@@ -78,5 +83,29 @@ def test_bubblewrap_is_read_only_and_offline(tmp_path):
         return out.decode()
 
     out = asyncio.run(run())
-    assert "read-only" in out and "offline" in out, out
+    assert out.splitlines()[:2] == ["read-only", "offline"], out
     assert "mcp-risk-server-" in out and "pytest" not in out  # its own temporary root, nothing else of /tmp
+
+
+def test_bubblewrap_hides_the_users_files_in_both_phases(tmp_path):
+    """A stranger's install scripts (with network) and server (without) see no home, no project
+    folder and no /run sockets; Python still runs."""
+    if containment() != "bwrap":
+        pytest.skip("bubblewrap cannot make namespaces here")
+    import subprocess
+
+    from mcp_risk.crawler.live.contain import bwrap_prefix
+
+    secret = Path.home() / f".mcp-risk-test-secret-{secrets.token_hex(4)}"
+    secret.write_text("the user's own")
+    try:
+        probe = (f"import os\nfor p in ({str(secret)!r}, {os.path.join(os.getcwd(), 'pyproject.toml')!r}, '/run'):\n"
+                 "    print(p, os.path.exists(p) and (os.path.isdir(p) and os.listdir(p) or os.path.isfile(p)))\n")
+        for network in (False, True):
+            done = subprocess.run([*bwrap_prefix([tmp_path], network=network), sys.executable, "-c", probe],
+                                  capture_output=True, text=True, timeout=30)
+            assert done.returncode == 0, done.stderr
+            shown = dict(line.rsplit(" ", 1) for line in done.stdout.splitlines())
+            assert set(shown.values()) == {"False"} or all(v in ("False", "[]") for v in shown.values()), shown
+    finally:
+        secret.unlink()
