@@ -191,7 +191,7 @@ def test_crawl_live_resumes_after_sigkill(tmp_path, registry, server_cache):
     os.kill(process.pid, signal.SIGKILL)
     process.wait()
     first = set(live_tools(db))
-    assert len(first) < 3
+    assert len(first) == 1  # killed after the first of the two real servers: the second is left to resume
     done = cli("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "10", "--db", db)
     assert done.returncode in (0, 3), done.stderr
     check_result(db)
