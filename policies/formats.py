@@ -131,10 +131,6 @@ def _yaml():
 
 
 def intercept(server, profile, decisions, info):
-    return _intercept(server, profile, decisions, info)[1:]
-
-
-def _intercept(server, profile, decisions, info):
     """(the policy as a document, its YAML text, None)."""
     tools, hide = {}, []
     for d in decisions:
@@ -437,7 +433,6 @@ def check_cedar(text):
     return document
 
 
-RENDER = {"policylayer": policylayer, "intercept": intercept, "claude": claude, "cedar": cedar}
 CHECK = {"policylayer": check_policylayer, "intercept": check_intercept, "claude": check_claude, "cedar": check_cedar}
 
 
@@ -453,11 +448,11 @@ def render(fmt, server, profile, decisions, classifier_versions=(), server_as=No
         # with PyYAML's (Python) constructor took a third of an export. That the text reads back as
         # this document is the writer's promise, held by the tests that parse every file they render,
         # hostile names included (check_intercept).
-        document, text, sidecar = _intercept(server, profile, decisions, info)
+        document, text, sidecar = intercept(server, profile, decisions, info)
         check_intercept_rules(document)
         return text, sidecar
     else:
-        text, sidecar = RENDER[fmt](server, profile, decisions, info)
+        text, sidecar = policylayer(server, profile, decisions, info)
     CHECK[fmt](text)
     return text, sidecar
 
