@@ -96,9 +96,16 @@ def bwrap_prefix(writable, network=False, readonly=()):
 
 def _private_places():
     """Where the user's own files live, masked by an empty tmpfs (outermost first)."""
-    places = {"/home", "/root", "/run", os.path.expanduser("~"), os.getcwd()}
-    system = {"/", "/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/opt", "/var", "/tmp", "/dev", "/proc"}
-    kept = sorted((p for p in (os.path.realpath(p) for p in places) if p not in system and os.path.isdir(p)),
+    places = {"/home", "/root", "/run", os.path.expanduser("~")}
+    try:
+        places.add(os.getcwd())
+    except OSError:  # run from a folder since removed
+        pass
+    system = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/opt", "/nix", "/snap", "/var", "/tmp", "/dev",
+              "/proc", "/sys")
+    # A folder of the system itself (run from /usr/local/src) stays: masking it could hide a runtime.
+    kept = sorted((p for p in (os.path.realpath(p) for p in places)
+                   if p != "/" and not any(p == q or p.startswith(q + "/") for q in system) and os.path.isdir(p)),
                   key=lambda p: (p.count("/"), p))
     # A place inside one already masked needs no mount of its own.
     return [p for i, p in enumerate(kept) if not any(p.startswith(q.rstrip("/") + "/") for q in kept[:i])]
