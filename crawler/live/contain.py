@@ -112,8 +112,9 @@ def _private_places():
 
 
 def _needed_places():
-    """Folders a runner needs that may sit inside a masked place: PATH and this Python's prefixes."""
-    masked = _private_places()
+    """Folders a runner needs that may sit inside a masked place (or in /tmp, a fresh tmpfs inside):
+    PATH and this Python's prefixes, e.g. a checkout's .venv under /tmp holding uv."""
+    masked = [*_private_places(), os.path.realpath(tempfile.gettempdir()), "/tmp"]
     wanted = [*os.environ.get("PATH", "").split(os.pathsep), sys.prefix, sys.base_prefix,
               os.path.dirname(os.path.realpath(sys.executable))]
     # pyenv's shims run pyenv itself, from its root: a tree of Pythons, no user data.

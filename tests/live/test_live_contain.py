@@ -94,7 +94,7 @@ def test_bubblewrap_hides_the_users_files_in_both_phases(tmp_path):
         pytest.skip("bubblewrap cannot make namespaces here")
     import subprocess
 
-    from mcp_risk.crawler.live.contain import bwrap_prefix
+    from mcp_risk.crawler.live.contain import bwrap_prefix, runner_path
 
     secret = Path.home() / f".mcp-risk-test-secret-{secrets.token_hex(4)}"
     secret.write_text("the user's own")
@@ -107,5 +107,10 @@ def test_bubblewrap_hides_the_users_files_in_both_phases(tmp_path):
             assert done.returncode == 0, done.stderr
             shown = dict(line.rsplit(" ", 1) for line in done.stdout.splitlines())
             assert set(shown.values()) == {"False"} or all(v in ("False", "[]") for v in shown.values()), shown
+            # ...but the package runners still run, wherever the checkout is (under /tmp in CI's clone)
+            for runner in filter(None, (runner_path("uvx"), runner_path("npx"))):
+                seen = subprocess.run([*bwrap_prefix([tmp_path], network=network), runner, "--version"],
+                                      capture_output=True, text=True, timeout=60)
+                assert seen.returncode == 0, (runner, seen.stderr)
     finally:
         secret.unlink()
