@@ -62,20 +62,20 @@ TMP_BYTES = 256 << 20
 MASK_BYTES = 1 << 20  # the masks over the user's files hold only the mount points bwrap makes
 
 
-def bwrap_prefix(writable, network=False, readonly=()):
+def bwrap_prefix(writable, network=False):
     """The bubblewrap command line: the system read-only, a private /tmp and /dev, no network (unless
     `network`: the install phase), its own PID namespace; `writable` folders (its temporary root, the
-    package cache in the install phase) bound read-write, `readonly` ones (the cache when it runs)
-    read-only.
+    package cache) bound read-write.
 
     The user's own files are out of sight in both phases: /home, /root, the user's home and the
     folder mcp-risk runs in are empty, and /run (sockets: D-Bus, Docker) too. What a runner needs
     from there comes back read-only: the folders on PATH and this Python's prefixes (a Python under
     ~/.pyenv, a venv in the project)."""
+    masked = _private_places()
     # A tmpfs is memory: each is capped (by default one may take half the machine's RAM).
     argv = [shutil.which(BWRAP), "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
             "--size", str(TMP_BYTES), "--tmpfs", "/tmp"]
-    for place in _private_places():
+    for place in masked:
         argv += ["--size", str(MASK_BYTES), "--tmpfs", place]
     if network:
         # /etc/resolv.conf often points into /run (systemd-resolved): the installer needs its target.
@@ -84,48 +84,48 @@ def bwrap_prefix(writable, network=False, readonly=()):
             argv += ["--ro-bind", os.path.dirname(target), os.path.dirname(target)]
     else:
         argv += ["--unshare-net"]
-    for folder in _needed_places():
+    for folder in _needed_places(masked):
         argv += ["--ro-bind", folder, folder]
     argv += ["--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "--new-session"]
-    for folder in readonly:
-        argv += ["--ro-bind", str(folder), str(folder)]
     for folder in writable:
         argv += ["--bind", str(folder), str(folder)]
     return [*argv, "--"]
 
 
+def _inside(path, folder):
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _outermost(paths):
+    """The real, existing folders among `paths`, outermost first, without those inside another."""
+    found = sorted({os.path.realpath(p) for p in paths if p and os.path.isdir(p)}, key=lambda p: (p.count("/"), p))
+    return [p for i, p in enumerate(found) if not any(_inside(p, q) for q in found[:i])]
+
+
+_SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/opt", "/nix", "/snap", "/var", "/tmp", "/dev",
+           "/proc", "/sys")
+
+
 def _private_places():
     """Where the user's own files live, masked by an empty tmpfs (outermost first)."""
-    places = {"/home", "/root", "/run", os.path.expanduser("~")}
+    places = ["/home", "/root", "/run", os.path.expanduser("~")]
     try:
-        places.add(os.getcwd())
+        places.append(os.getcwd())
     except OSError:  # run from a folder since removed
         pass
-    system = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/opt", "/nix", "/snap", "/var", "/tmp", "/dev",
-              "/proc", "/sys")
     # A folder of the system itself (run from /usr/local/src) stays: masking it could hide a runtime.
-    kept = sorted((p for p in (os.path.realpath(p) for p in places)
-                   if p != "/" and not any(p == q or p.startswith(q + "/") for q in system) and os.path.isdir(p)),
-                  key=lambda p: (p.count("/"), p))
-    # A place inside one already masked needs no mount of its own.
-    return [p for i, p in enumerate(kept) if not any(p.startswith(q.rstrip("/") + "/") for q in kept[:i])]
+    return [p for p in _outermost(places) if p != "/" and not any(_inside(p, q) for q in _SYSTEM)]
 
 
-def _needed_places():
-    """Folders a runner needs that may sit inside a masked place (or in /tmp, a fresh tmpfs inside):
+def _needed_places(masked):
+    """Folders a runner needs that sit inside a masked place (or in /tmp, a fresh tmpfs inside):
     PATH and this Python's prefixes, e.g. a checkout's .venv under /tmp holding uv."""
-    masked = [*_private_places(), os.path.realpath(tempfile.gettempdir()), "/tmp"]
+    hidden = [*masked, os.path.realpath(tempfile.gettempdir()), "/tmp"]
     wanted = [*os.environ.get("PATH", "").split(os.pathsep), sys.prefix, sys.base_prefix,
               os.path.dirname(os.path.realpath(sys.executable))]
     # pyenv's shims run pyenv itself, from its root: a tree of Pythons, no user data.
     wanted += [folder.rsplit("/.pyenv/", 1)[0] + "/.pyenv" for folder in wanted if "/.pyenv/" in folder]
-    found = []
-    for folder in wanted:
-        folder = os.path.realpath(folder) if folder else ""
-        if folder and os.path.isdir(folder) and folder not in found and \
-                any(folder == q or folder.startswith(q.rstrip("/") + "/") for q in masked):
-            found.append(folder)
-    return found
+    return [folder for folder in _outermost(wanted) if any(_inside(folder, q) for q in hidden)]
 
 
 def install_argv(spec):
