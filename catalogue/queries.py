@@ -195,9 +195,24 @@ def near_names(name, names, n=3):
             exact.append((score, candidate))
     exact.sort(key=lambda item: (item[0], [-ord(ch) for ch in item[1]]), reverse=True)
     found = [candidate for _, candidate in exact[:n]]
-    if len(found) < n:
-        found += [c for c in difflib.get_close_matches(name, names, n=n + len(found), cutoff=0.6)
-                  if c not in found][:n - len(found)]
+    if len(found) < n and wanted:
+        # A misspelt word (`githb`) is near a part of a name, rarely near the whole name.
+        matcher = difflib.SequenceMatcher(b=wanted)
+        scored = []
+        for candidate in names:
+            if candidate in found:
+                continue
+            parts, best, nearest = _parts(candidate), 0.0, None
+            for part in {candidate.lower(), *parts}:
+                matcher.set_seq1(part)
+                if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best and matcher.ratio() > best:
+                    best, nearest = matcher.ratio(), part
+            if best >= 0.75:
+                # Ranked as whole parts are above: the nearer word, then as if it had been typed right.
+                scored.append(((round(best, 3), parts.count(nearest), parts[:1] == [nearest], -len(parts),
+                                -len(candidate)), candidate))
+        scored.sort(key=lambda item: (item[0], [-ord(ch) for ch in item[1]]), reverse=True)
+        found += [candidate for _, candidate in scored[: n - len(found)]]
     return found
 
 

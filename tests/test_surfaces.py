@@ -126,6 +126,17 @@ def test_show_suggests_exact_name_parts_first(sliced_db):
     assert result.exit_code == 1 and "did you mean 'github/github-mcp-server'" in error_line(result)
 
 
+def test_a_misspelt_server_name_finds_the_name_it_misspells(sliced_db):
+    from mcp_risk.catalogue.queries import near_names
+
+    names = ["@iamadk/github", "github/github-mcp-server", "gitlab/gitlab-mcp", "mcphub/postgres", "zoom"]
+    assert near_names("githb", names)[:2] == ["github/github-mcp-server", "@iamadk/github"]
+    assert near_names("postgress", names) == ["mcphub/postgres"] and near_names("zzzzqq", names) == []
+    for command in ("policy", "grade"):  # every command that takes a server name
+        result = run(command, "githb", "--db", sliced_db)
+        assert result.exit_code == 1 and "did you mean 'github/github-mcp-server'" in error_line(result)
+
+
 def test_policy_to_a_missing_folder_names_the_users_path(sliced_db):
     result = run("policy", "github/github-mcp-server", "-o", "/nonexistent/dir/x.json", "--db", sliced_db)
     line = error_line(result)
