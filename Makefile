@@ -48,6 +48,9 @@ test: setup browser wordnet bubblewrap
 # Execute both notebooks in place, so the repository shows their tables and figures: the catalogue
 # notebook reads catalogue.db (made by `make run`), the evaluation notebook the bundled labels.
 notebooks: setup catalogue.db
+	@# Opening it with mcp-risk brings a catalogue of an older mcp-risk up to this schema (or says in
+	@# one line why it cannot), which the notebooks, reading it with plain sqlite3, would not.
+	$(BIN)/mcp-risk stats --db catalogue.db > /dev/null
 	cd notebooks && ../$(BIN)/python -c 'import sys, nbformat; from nbclient import NotebookClient; \
 	  [(nb := nbformat.read(p, as_version=4), NotebookClient(nb, timeout=1200, kernel_name="python3").execute(), \
 	    nbformat.write(nb, p)) for p in sys.argv[1:]]' catalogue.ipynb evaluation.ipynb
