@@ -115,7 +115,8 @@ def grade_changes(db, *, since_run=None, since_time=None, run=None, server_id=No
         worst = [r for r in json.loads(reasons or "[]") if r.get("grade") == grade]
         why = f" ({worst[0]['says']}: {', '.join(worst[0]['tools'])})" if worst else ""
         changes.append({
-            "server": name, "tool": None, "change": "grade", "risk_before": before, "risk": grade,
+            "server": name, "tool": None, "change": "grade", "grade_before": before, "grade": grade,
+            "risk_before": None, "risk": None,
             "category_before": None, "category": None, "flags": [], "fields": [], "changed_at": seen_at,
             "crawl_run": run_id, "description_before": None, "description": None, "action_before": None,
             "note": f"seen {seen_at}; grade {way} {before} -> {grade}{why}",

@@ -77,6 +77,7 @@ def diff_since(db, since=None, server=None, *, run=None, limit=None):
             "server": server_name, "tool": tool, "change": {"added": "new", "restored": "new"}.get(change, change),
             "risk_before": before.get("risk"), "risk": after.get("risk"),
             "category_before": before.get("category"), "category": after.get("category"),
+            "grade_before": None, "grade": None,  # set on a server's grade change, below
             "flags": after.get("flags", []), "flags_gained": gained, "flags_lost": lost, "fields": fields, "changed_at": seen_at, "crawl_run": run_id,
             "description_before": old.get("description") if change == "changed" else None,
             "description": new.get("description"), "action_before": None, "note": note,

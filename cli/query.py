@@ -163,7 +163,8 @@ def diff(policy_file, since, run_id, server, limit, exit_code, fmt, db_path):
         if fmt == "csv":
             for row in rows:
                 row["flags"] = _flag_changes(row)
-        emit(rows, fmt, ["server", "tool", "change", "fields", "risk_before", "risk", "category", "flags", "note"])
+        emit(rows, fmt, ["server", "tool", "change", "fields", "risk_before", "risk", "category", "grade_before",
+                         "grade", "flags", "note"])
     if exit_code and rows:
         sys.exit(1)
 

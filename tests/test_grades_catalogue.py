@@ -78,7 +78,8 @@ def test_a_tool_that_turns_destructive_worsens_the_grade_and_diff_shows_it(crawl
     result = run("diff", "--since", first_run, "--server", server, "--format", "json", "--db", crawled)
     rows = [json.loads(line) for line in result.output.splitlines()]
     graded = [r for r in rows if r["change"] == "grade"]
-    assert len(graded) == 1 and (graded[0]["risk_before"], graded[0]["risk"]) == (grade, "D")
+    assert len(graded) == 1 and (graded[0]["grade_before"], graded[0]["grade"]) == (grade, "D")
+    assert graded[0]["risk"] is None and graded[0]["tool"] is None  # a grade is not a tool's risk
     assert f"grade worse {grade} -> D" in graded[0]["note"] and tool in graded[0]["note"]
     table = run("diff", "--since", first_run, "--server", server, "--db", crawled).output
     assert "grade worse" in table
