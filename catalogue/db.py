@@ -26,7 +26,7 @@ import os
 import re
 import sqlite3
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 BUSY_TIMEOUT_S = 30
 
 
@@ -139,7 +139,7 @@ _V2_RUN_DEFAULTS = {"pages": 0, "not_modified": 0, "servers_added": 0, "servers_
 
 
 def _upgrade(db):
-    """Bring tables made by an older mcp-risk up to this schema (versions 1, 2, 3 and 4 -> 5)."""
+    """Bring tables made by an older mcp-risk up to this schema (versions 1 to 5 -> 6)."""
     _add_column(db, "servers", "status", str, "active")
     _add_column(db, "servers", "source_id", int, None)  # the source whose title and description it shows
     _add_column(db, "server_sources", "source_name", str, None)
@@ -162,7 +162,13 @@ def _upgrade(db):
     db.execute(
         "UPDATE tools SET (category, risk) = (SELECT category, risk FROM classifications c WHERE c.id = tools.classification_id) "
         "WHERE classification_id IS NOT NULL AND category IS NULL")
-    db["tools"].create_index(["category"], if_not_exists=True)
+    # 5 -> 6: the confidence beside the category, so a category lists its surest tools first from
+    # an index (LIMIT stops early) rather than sorting every tool of it.
+    _add_column(db, "tools", "confidence", float, None)
+    db.execute("UPDATE tools SET confidence = (SELECT confidence FROM classifications c WHERE c.id = tools.classification_id) "
+               "WHERE classification_id IS NOT NULL AND confidence IS NULL")
+    db["tools"].create_index(["category", "confidence"], if_not_exists=True)
+    db.execute("DROP INDEX IF EXISTS idx_tools_category")  # 3's, served by the one above
     _full_text_index(db)
     # 4 -> 5: a grade per server, from the tools already classified.
     for column, kind in _GRADE_COLUMNS:
@@ -259,7 +265,7 @@ def _create(db):
             "id": int, "server_id": int, "name": str, "title": str, "description": str,
             "input_schema": str, "output_schema": str, "annotations": str, "hash": str,
             "status": str, "source_id": int, "first_seen": str, "last_seen": str,
-            "classification_id": int, "category": str, "risk": str,
+            "classification_id": int, "category": str, "risk": str, "confidence": float,
         },
         pk="id",
         foreign_keys=[("server_id", "servers", "id"), ("source_id", "sources", "id")],

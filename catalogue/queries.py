@@ -137,9 +137,11 @@ def _search_filtered(db, category, risk, server, limit):
         where, params = _filters(category, risk, server)
         order = " ".join(f"WHEN '{c}' THEN {SEVERITY[c]}" for c in CATEGORIES)
         return [_public(r) for r in _rows(
-            db, f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY CASE c.category {order} END DESC, t.name LIMIT ?",
+            db, f"{_SELECT} WHERE {' AND '.join(where)} ORDER BY CASE c.category {order} END DESC, "
+                f"t.confidence DESC, t.name LIMIT ?",
             [*params, limit])]
-    # Riskiest first: one category at a time, most severe first, each read in index order.
+    # Riskiest first: one category at a time, most severe first, each surest first as its index
+    # (category, confidence) reads it, so LIMIT stops early.
     categories = [category] if category else sorted(CATEGORIES, key=lambda c: -SEVERITY[c])
     if risk:
         categories = [c for c in categories if RISK[c] == risk]
@@ -147,8 +149,8 @@ def _search_filtered(db, category, risk, server, limit):
     for name in categories:
         if len(found) >= limit:
             break
-        # Read in the order of the category index, so LIMIT stops early.
-        found += _rows(db, f"{_SELECT} WHERE t.category = ? AND t.status = 'listed' ORDER BY t.id LIMIT ?",
+        found += _rows(db, f"{_SELECT} WHERE t.category = ? "
+                           "AND t.status = 'listed' ORDER BY t.confidence DESC, t.id DESC LIMIT ?",
                        [name, limit - len(found)])
     return [_public(r) for r in found]
 

@@ -448,19 +448,20 @@ class CrawlRun:
         pointers, classifications = self._classify(to_classify)
         db.conn.executemany(
             "INSERT INTO tools (id, server_id, name, title, description, input_schema, output_schema, annotations, "
-            "hash, source_id, first_seen, classification_id, category, risk) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "hash, source_id, first_seen, classification_id, category, risk, confidence) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [[*row, *pointers[row[0]]] for row in inserts])
         db.conn.executemany(
             "UPDATE tools SET name = ?, title = ?, description = ?, input_schema = ?, output_schema = ?, "
             "annotations = ?, hash = ?, source_id = ?, status = 'listed', last_seen = NULL, "
-            "classification_id = ?, category = ?, risk = ? WHERE id = ?",
+            "classification_id = ?, category = ?, risk = ?, confidence = ? WHERE id = ?",
             [[*row[:-1], *pointers[row[-1]], row[-1]] for row in updates])
         db.conn.executemany("UPDATE tools SET status = 'listed', last_seen = NULL, source_id = ? WHERE id = ?", restores)
         written = {row[0] for row in inserts} | {row[-1] for row in updates}
         # Tools classified again (a new classifier version): moved only where the pointer moves.
         db.conn.executemany(
-            "UPDATE tools SET classification_id = ?, category = ?, risk = ? WHERE id = ? AND classification_id IS NOT ?",
+            "UPDATE tools SET classification_id = ?, category = ?, risk = ?, confidence = ? "
+            "WHERE id = ? AND classification_id IS NOT ?",
             [(*pointer, tool_id, pointer[0]) for tool_id, pointer in pointers.items() if tool_id not in written])
         db.conn.executemany(
             "INSERT INTO tool_history (tool_id, change, hash, definition, seen_at, crawl_run_id) VALUES (?, ?, ?, ?, ?, ?)",
@@ -470,7 +471,7 @@ class CrawlRun:
             "confidence, evidence, classified_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", classifications)
 
     def _classify(self, pending):
-        """({tool id: (classification id, category, risk)}, classification rows to insert).
+        """({tool id: (classification id, category, risk, confidence)}, classification rows to insert).
 
         A definition this classifier version has seen before keeps its classification."""
         db = self.db
@@ -478,11 +479,11 @@ class CrawlRun:
         tool_ids = [tool_id for tool_id, *_ in pending]
         for start in range(0, len(tool_ids), 900):
             chunk = tool_ids[start : start + 900]
-            for tool_id, tool_hash, cid, category, risk in db.execute(
-                f"SELECT tool_id, tool_hash, id, category, risk FROM classifications WHERE classifier_version = ? "
-                f"AND tool_id IN ({_marks(chunk)})", [self.version, *chunk]
+            for tool_id, tool_hash, cid, category, risk, confidence in db.execute(
+                f"SELECT tool_id, tool_hash, id, category, risk, confidence FROM classifications "
+                f"WHERE classifier_version = ? AND tool_id IN ({_marks(chunk)})", [self.version, *chunk]
             ):
-                known[(tool_id, tool_hash)] = (cid, category, risk)
+                known[(tool_id, tool_hash)] = (cid, category, risk, confidence)
         next_id = db.execute("SELECT coalesce(max(id), 0) + 1 FROM classifications").fetchone()[0]
         now = utc_now()
         contexts, pointers, rows, refreshed = {}, {}, [], []
@@ -507,11 +508,11 @@ class CrawlRun:
             results = [self.classify(tool, server=context) for _, _, tool, context, _ in todo]
         for (tool_id, tool_hash, tool, context, found), result in zip(todo, results):
             if found is not None:  # the same definition, read in a changed context: its row is updated
-                pointers[tool_id] = (found[0], result.category, result.risk)
+                pointers[tool_id] = (found[0], result.category, result.risk, result.confidence)
                 refreshed.append([result.category, result.risk, json.dumps(list(result.flags)), result.confidence,
                                   json.dumps(list(result.evidence), ensure_ascii=False), now, found[0]])
                 continue
-            pointers[tool_id] = (next_id, result.category, result.risk)
+            pointers[tool_id] = (next_id, result.category, result.risk, result.confidence)
             rows.append([next_id, tool_id, tool_hash, self.version, result.category, result.risk,
                          json.dumps(list(result.flags)), result.confidence,
                          json.dumps(list(result.evidence), ensure_ascii=False), now])

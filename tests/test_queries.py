@@ -24,6 +24,17 @@ def test_search_filters(sliced_db):
     assert rows and {(r["server"], r["risk"]) for r in rows} == {("github/github-mcp-server", "low")}
 
 
+def test_search_without_text_lists_the_riskiest_then_the_surest(sliced_db):
+    from mcp_risk.classifier.taxonomy import SEVERITY
+
+    for options in ([], ["--category", "read"], ["--server", "github/github-mcp-server"]):
+        result = run("search", *options, "--format", "json", "--limit", "400", "--db", sliced_db)
+        rows = [json.loads(line) for line in result.output.splitlines()]
+        keys = [(-SEVERITY[r["category"]], -r["confidence"]) for r in rows]
+        assert len(rows) > 20 and keys == sorted(keys), options
+        assert len({r["confidence"] for r in rows}) > 1, options  # there was something to order
+
+
 def test_search_text_is_words_not_syntax(sliced_db):
     for text in ['"unbalanced', "AND OR NOT", "tool*", "col:umn", "'; DROP TABLE tools; --"]:
         result = run("search", text, "--db", sliced_db)

@@ -86,6 +86,11 @@ def test_a_catalogue_of_schema_1_upgrades_in_place_and_keeps_everything(tmp_path
     open_catalogue(db).conn.close()  # idempotent
     assert query(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
     assert query(db, "SELECT id, name, hash, status FROM tools ORDER BY id") == old_tools
+    # 5 -> 6: each tool's confidence beside its category, indexed for surest-first listings
+    assert query(db, "SELECT count(*) FROM tools WHERE confidence IS NULL") == [(0,)]
+    assert query(db, "SELECT count(*) FROM tools t JOIN classifications c ON c.id = t.classification_id "
+                     "WHERE t.confidence = c.confidence") == [(len(old_tools),)]
+    assert "idx_tools_category_confidence" in {name for (_, name, *_) in query(db, "PRAGMA index_list(tools)")}
     assert query(db, "SELECT name, status, source_id FROM servers ORDER BY name") == [
         ("example/files", "active", 1), ("example/other", "active", 1)]
     assert query(db, "SELECT source_name FROM server_sources ORDER BY source_name") == [

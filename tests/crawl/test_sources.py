@@ -78,7 +78,7 @@ def test_glama_pages_and_a_changed_tool_is_flagged(db):
     change, graded = map(json.loads, out.splitlines())
     assert change["change"] == "changed"
     # The hidden instructions make the server F, and diff says so after the tool's change.
-    assert graded["change"] == "grade" and graded["server"] == name and graded["risk"] == "F"
+    assert graded["change"] == "grade" and graded["server"] == name and graded["grade"] == "F"
     assert "instructions to the model hidden in its definition: " + tool["name"] in graded["note"]
     assert (change["server"], change["tool"], change["fields"]) == (name, tool["name"], ["description"])
     assert change["description_before"] == old and "id_rsa" in change["description"]
