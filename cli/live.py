@@ -289,7 +289,8 @@ def _write_policies(directory, formats, classified, flows, claude_keys):
         if fmt in UNLIMITED and limited:
             click.echo(f"warning: {UNLIMITED[fmt]} cannot rate-limit: {limited} rate-limited "
                        f"tool{'s are' if limited != 1 else ' is'} allowed without a limit", err=True)
-        click.echo(f"wrote {len(index)} {fmt} polic{'y' if len(index) == 1 else 'ies'} to {folder}", err=True)
+        click.echo(f"wrote {len(index)} {fmt} polic{'y' if len(index) == 1 else 'ies'} to {folder} "
+                   f"(index: {folder / '_index.json'})", err=True)
 
 
 # Formats with no way to say a rate limit (as cli.policy.UNLIMITED).

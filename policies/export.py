@@ -188,10 +188,13 @@ def write_server_policies(directory, servers, fmt="policylayer", profile="balanc
 
     `flows`: toxic flows across these servers (classifier.grades.Flow); each server's policy breaks
     those whose channel out it holds. `claude_servers` maps names to their keys in the user's Claude
-    Code config; a name not in it gets a guessed key. Returns the index entries, as export_policies."""
+    Code config; a name not in it gets a guessed key. Writes `_index.json` and returns its entries, as
+    export_policies."""
     claude_servers = claude_servers or {}
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    used = set()
-    return [_write_one(directory, server, tools, fmt, profile, overrides, [f for f in flows if f.out.server == server],
-                       claude_servers, used) for server, tools in servers.items()]
+    used = {"_index.json"}
+    index = [_write_one(directory, server, tools, fmt, profile, overrides, [f for f in flows if f.out.server == server],
+                        claude_servers, used) for server, tools in servers.items()]
+    write_atomically(directory / "_index.json", json.dumps(index, indent=2, ensure_ascii=False) + "\n")
+    return index

@@ -100,7 +100,12 @@ def test_secrets_from_the_config_are_never_stored_or_printed(scanned):
 def test_scan_writes_policies(scanned):
     policies = scanned[3]
     assert sorted(p.name for p in policies.iterdir()) == [
-        "files.json", "files.mcp-risk.json", "legacy.json", "legacy.mcp-risk.json", "poisoned.json", "poisoned.mcp-risk.json"]
+        "_index.json", "files.json", "files.mcp-risk.json", "legacy.json", "legacy.mcp-risk.json", "poisoned.json",
+        "poisoned.mcp-risk.json"]
+    # as export-policies writes it: which file holds which server's policy (the broken one has none)
+    index = {entry["server"]: entry for entry in json.loads((policies / "_index.json").read_text())}
+    assert set(index) == {"files", "legacy", "poisoned"} and index["files"]["file"] == "files.json"
+    assert f"(index: {policies / '_index.json'})" in scanned[0].stderr
     files = json.loads((policies / "files.json").read_text())
     assert json.loads((policies / "files.mcp-risk.json").read_text())["decisions"]["write_file"]["action"] == "hide"
     assert files["default"] == "deny" and "write_file" in files["hide"] and "read_file" in files["tools"]

@@ -47,7 +47,8 @@ def test_every_format_gets_a_folder_with_a_file_per_server(scanned):
     for fmt, suffix in FORMATS.items():
         names = sorted(p.name for p in (policies / fmt).iterdir())
         sidecars = fmt in ("policylayer", "claude")
-        assert names == sorted([s + suffix for s in tools] + ([s + ".mcp-risk.json" for s in tools] if sidecars else [])), fmt
+        assert names == sorted(["_index.json"] + [s + suffix for s in tools] +
+                               ([s + ".mcp-risk.json" for s in tools] if sidecars else [])), fmt
         assert f"wrote {len(tools)} {fmt} policies to {policies / fmt}" in result.stderr
 
 
@@ -122,7 +123,7 @@ def test_one_format_goes_straight_into_the_folder_and_a_renamed_server_keeps_its
     result = run_cli("scan", first, second, "--db", tmp_path / "c.db", "--policy-dir", policies,
                      "--policy-format", "claude", "--timeout", "30")
     assert result.exit_code == 0, result.output
-    files = sorted(p.name for p in policies.iterdir())
+    files = sorted(p.name for p in policies.iterdir() if p.name != "_index.json")
     assert len(files) == 4 and "fs.json" in files and "fs.mcp-risk.json" in files  # no subfolder for one format
     renamed = next(name for name in files if name != "fs.json" and not name.endswith(".mcp-risk.json"))
     rules = json.loads((policies / renamed).read_text())["permissions"]
