@@ -50,7 +50,7 @@ def probe_options(command):
                      type=click.Choice([*POLICY_FORMATS, "all"]),
                      help="Which gateway or client reads the --policy-dir files: policylayer (policy.json, the "
                           "default), intercept (YAML), claude (Claude Code settings permissions, named by the "
-                          "server's key in your config; guessed by `probe`, with a warning), cedar (ToolHive), or all. Repeat for several: each "
+                          "server's key in your config; `probe` takes it from --claude-server, else guesses it and warns), cedar (ToolHive), or all. Repeat for several: each "
                           "format then gets its own subfolder of --policy-dir (DIR/claude/NAME.json). "
                           "See `mcp-risk policy --help`."),
         click.option("--fail-on", type=click.Choice([*RISK_ORDER, *GRADE_ORDER]),
@@ -125,11 +125,14 @@ def scan(configs, known_configs, **options):
               help="A registry server.json: run its npm (npx) or PyPI (uvx) package, or connect to its remote.")
 @click.option("--from-catalogue", "catalogue_name", metavar="NAME",
               help="A server crawled from a registry into the catalogue: probe it as its record says.")
+@click.option("--claude-server", "claude_key", metavar="KEY",
+              help="The server's key in your Claude Code config (mcpServers), which names its rules in a "
+                   "--policy-format claude file (mcp__KEY__tool); guessed from the name otherwise.")
 @click.option("--allow-exec", is_flag=True,
               help="Allow running what registry data says to run (--server-json, --from-catalogue). Never the default.")
 @probe_options
 @reports_errors
-def probe(command, url, transport, headers, env, name, server_json, catalogue_name, allow_exec, **options):
+def probe(command, url, transport, headers, env, name, server_json, catalogue_name, claude_key, allow_exec, **options):
     """Probe one server: classify its tools, store them. Exit 1 when it cannot be probed.
 
     \b
@@ -149,6 +152,8 @@ def probe(command, url, transport, headers, env, name, server_json, catalogue_na
         raise click.UsageError("--header and --transport go with --url")
     if not command and env:
         raise click.UsageError("--env goes with a COMMAND")
+    if claude_key and not options.get("policy_dir"):
+        raise click.UsageError("--claude-server goes with --policy-dir")
     if server_json or catalogue_name:
         if server_json:
             from ..crawler.live.configs import parse_json
@@ -163,6 +168,7 @@ def probe(command, url, transport, headers, env, name, server_json, catalogue_na
         spec = specs_from_server_json(document, where)[0]
         if name:
             spec.name = name
+        spec.config_key = claude_key or spec.config_key
         if not allow_exec:
             from ..crawler.live.probe import refusal
 
@@ -179,6 +185,7 @@ def probe(command, url, transport, headers, env, name, server_json, catalogue_na
     spec = spec_from_entry(name or _default_name(command, url), entry, origin="command line", base_dir=Path.cwd())
     if spec.problem:
         raise ManifestError(spec.problem.replace("command line: ", "", 1))
+    spec.config_key = claude_key or spec.config_key
     _exit_if_failed(_run([spec], "command line", allow_exec=False, **options))
 
 

@@ -3,6 +3,7 @@ back by its consumer's rules (Cedar by the real engine, Intercept YAML by the po
 validator, Claude Code settings by SchemaStore's schema), Claude rules named by the config's own keys."""
 
 import json
+import sys
 from pathlib import Path
 
 import cedarpy
@@ -135,3 +136,22 @@ def test_a_policy_format_without_a_policy_dir_is_a_usage_error(tmp_path):
     result = run_cli("scan", config, "--db", tmp_path / "c.db", "--policy-format", "cedar")
     assert result.exit_code == 2 and "--policy-format goes with --policy-dir" in result.stderr
     assert not (tmp_path / "c.db").exists()  # refused before anything ran
+
+
+def test_probe_names_claude_rules_by_the_key_it_is_given_and_guesses_with_a_warning_otherwise(tmp_path):
+    from .conftest import RAW
+
+    command = ["--", sys.executable, str(RAW), "hostile_names"]
+    for key, folder in (("my-notes", tmp_path / "given"), (None, tmp_path / "guessed")):
+        given = ["--claude-server", key] if key else []
+        result = run_cli("probe", "--db", tmp_path / "c.db", "--name", "acme/notes-server", "--policy-dir", folder,
+                         "--policy-format", "claude", *given, *command)
+        assert result.exit_code == 0, result.output
+        [written] = [p for p in folder.iterdir() if p.name.endswith(".json") and ".mcp-risk." not in p.name
+                     and p.name != "_index.json"]
+        rules = [r for kind in ("allow", "ask", "deny") for r in json.loads(written.read_text())["permissions"][kind]]
+        prefix = "mcp__my-notes__" if key else "mcp__notes__"  # the guess drops the owner and "-server"
+        assert rules and all(rule.startswith(prefix) for rule in rules), rules
+        assert ("guessed" in result.stderr) == (key is None), result.stderr
+    result = run_cli("probe", "--claude-server", "notes", *command)
+    assert result.exit_code == 2 and "--claude-server goes with --policy-dir" in result.stderr
