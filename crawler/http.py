@@ -14,11 +14,30 @@ from datetime import datetime, timezone
 from importlib import metadata
 
 import httpx
-import stamina
-import stamina.instrumentation
 from aiolimiter import AsyncLimiter
 
 from .manifest import ManifestError
+
+
+def _import_stamina():
+    """stamina, whose tenacity imports tornado whenever it is installed (the `cluster` extra brings
+    it) to retry tornado coroutines, which we never have: a tenth of a crawl's start-up. Blocked
+    just for this import, unless something has imported tornado already."""
+    import sys
+
+    blocked = "tornado" not in sys.modules
+    if blocked:
+        sys.modules["tornado"] = None  # `import tornado` raises ImportError, which tenacity expects
+    try:
+        import stamina
+        import stamina.instrumentation  # noqa: F401
+    finally:
+        if blocked:
+            del sys.modules["tornado"]
+    return stamina
+
+
+stamina = _import_stamina()
 
 # The official registry allows 180 requests/min per IP: stay well under it by default.
 DEFAULT_RATE_PER_MINUTE = 150
