@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+from ..classifier.taxonomy import FLAGS
+
 TEMPLATES = Path(__file__).with_name("templates")
 
 RISK_ORDER = "CASE risk WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 WHEN 'low' THEN 3 ELSE 4 END"
@@ -84,8 +86,7 @@ HOME_VIEWS = {
         "columns": {
             "category": "What a call can do, the most severe that applies (docs/taxonomy.md)",
             "risk": "low (read), medium (write), high (execute), critical (destructive, financial)",
-            "flags": "open_world, sends_data_out, touches_secrets, filesystem, suspicious_instructions, "
-                     "private_data, untrusted_content",
+            "flags": ", ".join(FLAGS),
             "confidence": "How sure the classifier is (0-1, calibrated)",
             "top_evidence": "The strongest reason for the category (all of it: tool_catalogue.evidence)",
         },
@@ -119,7 +120,7 @@ def metadata(database_name):
                             "category": "What a call can do, the most severe that applies",
                             "risk": "low (read), medium (write), high (execute), critical (destructive, financial)",
                             "confidence": "How sure the classifier is (0-1, calibrated)",
-                            "flags": "open_world, sends_data_out, touches_secrets, filesystem, suspicious_instructions",
+                            "flags": HOME_VIEWS["tools_by_risk"]["columns"]["flags"],
                             "evidence": "Why: the rules that fired and the model's probability",
                             "hash": "SHA-256 of the tool's definition: a policy pins it",
                             "last_seen": "When a crawl last saw the tool",
