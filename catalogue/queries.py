@@ -61,7 +61,7 @@ def search(db, text=None, *, category=None, risk=None, server=None, grade=None, 
     """Tools whose name, title or description match `text` (best match first), with filters
     (`grade`: only tools of servers graded so).
 
-    Without text, every tool that passes the filters, riskiest first. With `flag`, only tools
+    Without text, every tool that passes the filters, riskiest first (then the surest). With `flag`, only tools
     that carry it.
     """
     _check_choice(category, CATEGORIES, "category")

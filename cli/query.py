@@ -29,7 +29,7 @@ def search(text, category, risk, server, grade, flag, limit, fmt, db_path):
     """Full-text search over tool names and descriptions, best match first, with filters.
 
     TEXT uses words, not syntax: `mcp-risk search "delete repo"`. Without TEXT, lists the tools
-    that pass the filters, riskiest first.
+    that pass the filters, riskiest first (then the surest).
     """
     from ..catalogue import queries
     from ..classifier.taxonomy import FLAGS  # here, not at start-up: it loads the classifier
