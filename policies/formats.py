@@ -99,15 +99,26 @@ def policylayer(server, profile, decisions, info):
     return pretty_json(document), pretty_json(dict(info, **notes))
 
 
-def check_policylayer(text):
-    document = _json(text)
-    _expect(set(document) <= POLICYLAYER_KEYS, f"undocumented keys: {sorted(set(document) - POLICYLAYER_KEYS)}")
+def _check_head(document, *, intercept):
+    """What PolicyLayer's policy.json and Intercept's YAML both require: version "1", a default, and
+    a hide list of distinct tool names without "*". Intercept also reads an empty `hide:` (null) as
+    no list, and refuses blank names. Returns the hide list."""
     _expect(document.get("version") == "1", 'version must be "1"')
     _expect(document.get("default") in ("allow", "deny"), 'default must be "allow" or "deny"')
     hide = document.get("hide", [])
-    _expect(isinstance(hide, list) and all(isinstance(h, str) and h for h in hide), "hide must list tool names")
+    if intercept and hide is None:
+        hide = []
+    _expect(isinstance(hide, list) and all(isinstance(h, str) and (h.strip() if intercept else h) for h in hide),
+            "hide must list tool names" + (", none of them blank" if intercept else ""))
     _expect("*" not in hide, 'hide must not hold "*": it hides every tool')
     _expect(len(hide) == len(set(hide)), "hide has duplicates")
+    return hide
+
+
+def check_policylayer(text):
+    document = _json(text)
+    _expect(set(document) <= POLICYLAYER_KEYS, f"undocumented keys: {sorted(set(document) - POLICYLAYER_KEYS)}")
+    hide = _check_head(document, intercept=False)
     tools = document.get("tools", {})
     _expect(isinstance(tools, dict), "tools must be an object")
     _expect("*" not in tools, 'tools must not name "*"')
@@ -244,11 +255,7 @@ def check_intercept(text):
 
 def check_intercept_rules(document):
     """An Intercept policy, as a document, checked against the rules its loader enforces."""
-    _expect(document.get("version") == "1", 'version must be "1"')
-    _expect(document.get("default") in ("allow", "deny"), 'default must be "allow" or "deny"')
-    hide = document.get("hide") or []
-    _expect(all(isinstance(h, str) and h.strip() for h in hide) and len(hide) == len(set(hide)), "bad hide list")
-    _expect("*" not in hide, 'hide must not hold "*": it hides every tool')
+    _check_head(document, intercept=True)
     for name, entry in (document.get("tools") or {}).items():
         _expect(isinstance(entry, dict) and set(entry) == {"rules"}, f"tools.{name}: expected rules")
         for rule in entry["rules"]:

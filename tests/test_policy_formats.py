@@ -159,6 +159,30 @@ def test_the_checks_catch_broken_files():
         CHECK["policylayer"](json.dumps({"version": "1", "default": "deny", "hide": ["a"], "tools": {"a": {}}}))
 
 
+@pytest.mark.parametrize("change, says", [
+    ({"version": "2"}, 'version must be "1"'),
+    ({"default": "ask"}, 'default must be "allow" or "deny"'),
+    ({"hide": ["*"]}, 'hide must not hold "*"'),
+    ({"hide": ["a", "a"]}, "hide has duplicates"),
+    ({"hide": "a"}, "hide must list tool names"),
+])
+def test_both_policylayer_formats_refuse_a_bad_head(change, says):
+    # policy.json and Intercept's YAML share their first rules, and say the same of a break.
+    document = {"version": "1", "default": "deny", "hide": ["a"], **change}
+    for fmt, text in (("policylayer", json.dumps(document)), ("intercept", json.dumps(document))):  # JSON is YAML
+        with pytest.raises(PolicyFormatError, match=re.escape(says)):
+            CHECK[fmt](text)
+
+
+def test_intercept_reads_an_empty_hide_and_refuses_a_blank_name_where_policy_json_differs():
+    CHECK["intercept"]("version: '1'\ndefault: deny\nhide:\n")  # yaml.v3 reads it as no list
+    with pytest.raises(PolicyFormatError, match="hide must list tool names"):
+        CHECK["policylayer"](json.dumps({"version": "1", "default": "deny", "hide": None}))
+    with pytest.raises(PolicyFormatError, match="none of them blank"):
+        CHECK["intercept"]("version: '1'\ndefault: deny\nhide: [' ']\n")
+    CHECK["policylayer"](json.dumps({"version": "1", "default": "deny", "hide": [" "]}))
+
+
 @pytest.mark.parametrize("fmt, suffix", [("intercept", ".yaml"), ("claude", ".json"), ("cedar", ".json")])
 def test_export_in_every_format(sliced_db, tmp_path, fmt, suffix):
     out = tmp_path / fmt
