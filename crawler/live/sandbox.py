@@ -52,6 +52,17 @@ def default_cache_dir():
     return Path(base) / "mcp-risk" / "servers"
 
 
+# What glibc's loader and libc read from the environment to load code or files (its list of
+# variables unsafe for a setuid program, as ld.so(8) and glibc's unsecvars.h have it).
+_LOADER_VARIABLES = frozenset({"GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN",
+                               "LOCPATH", "MALLOC_TRACE", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF",
+                               "RES_OPTIONS", "TZDIR"})
+
+
+def loader_variable(name):
+    return name.startswith("LD_") or name in _LOADER_VARIABLES
+
+
 @functools.cache
 def network_isolation_prefix():
     """The `unshare` command line that puts a server in new network and PID namespaces.
@@ -186,19 +197,29 @@ class ServerProcess:
         if self.cache_dir is not None:
             Path(self.cache_dir).mkdir(parents=True, exist_ok=True)
         argv = [self.command, *self.args]
+        env = self.environment(home, tmp)
+        if self.limits.bwrap or self.limits.no_network:
+            # bwrap and unshare run on the host, before any namespace exists: a loader variable from
+            # the config or registry data (LD_PRELOAD of a library planted in the package cache)
+            # would run code there. They reach only the server, set inside the sandbox.
+            loader = {name: env.pop(name) for name in list(env) if loader_variable(name)}
         if self.limits.bwrap:
             from .contain import bwrap_prefix
 
             # The cache stays writable: npx and uv take locks and write metadata in it even offline
             # (read-only, both fail at start), and bubblewrap 0.8 has no overlay to absorb that.
             writable = [self._root] + ([Path(self.cache_dir).resolve()] if self.cache_dir is not None else [])
-            argv = [*bwrap_prefix(writable), *argv]
+            prefix = bwrap_prefix(writable)
+            for name, value in loader.items():
+                prefix[-1:-1] = ["--setenv", name, value]
+            argv = [*prefix, *argv]
         elif self.limits.no_network:
-            argv = [*network_isolation_prefix(), *argv]
+            setting = ["env", *(f"{name}={value}" for name, value in loader.items())] if loader else []
+            argv = [*network_isolation_prefix(), *setting, *argv]
         self.process = await asyncio.create_subprocess_exec(
             *argv,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=work, env=self.environment(home, tmp),
+            cwd=work, env=env,
             start_new_session=True,  # its own session and group: one signal reaches all of it
             preexec_fn=functools.partial(_apply_limits, self.limits),
             limit=1 << 16,

@@ -114,3 +114,39 @@ def test_bubblewrap_hides_the_users_files_in_both_phases(tmp_path):
                 assert seen.returncode == 0, (runner, seen.stderr)
     finally:
         secret.unlink()
+
+
+@pytest.mark.parametrize("way", ["bwrap", "unshare"])
+def test_loader_variables_reach_the_server_inside_never_the_sandbox_tool_on_the_host(way):
+    # LD_PRELOAD given to bwrap or unshare would load a library on the host, outside every namespace.
+    if way == "bwrap" and containment() != "bwrap":
+        pytest.skip("bubblewrap cannot make namespaces here")
+    if way == "unshare":
+        from mcp_risk.crawler.live.sandbox import network_isolation_prefix
+
+        try:
+            network_isolation_prefix()
+        except Exception:
+            pytest.skip("no unshare namespaces here")
+    planted = "/nonexistent/mcp-risk-planted.so"
+    probe = "import os, sys\nprint(os.environ.get('LD_PRELOAD'), os.environ.get('GCONV_PATH'), flush=True)\nsys.stdin.read()\n"
+    limits = Limits(timeout=10, bwrap=way == "bwrap", no_network=way == "unshare")
+
+    async def run():
+        server = ServerProcess(sys.executable, ["-c", probe], {"LD_PRELOAD": planted, "GCONV_PATH": "/nonexistent"},
+                               limits)
+        process = await server.start()
+        try:
+            line = await asyncio.wait_for(process.stdout.readline(), 10)
+            with open(f"/proc/{process.pid}/environ", "rb") as handle:  # bwrap or unshare itself, on the host
+                host = handle.read().split(b"\0")
+            with open(f"/proc/{process.pid}/cmdline", "rb") as handle:
+                tool = handle.read().split(b"\0")[0]
+        finally:
+            await server.stop()
+        return line.decode().split(), host, tool
+
+    inside, host, tool = asyncio.run(run())
+    assert Path(tool.decode()).name == way
+    assert inside == [planted, "/nonexistent"]
+    assert not [v for v in host if v.startswith((b"LD_", b"GCONV_PATH="))], host
