@@ -104,28 +104,41 @@ def _outermost(paths):
 
 _SYSTEM = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib64", "/opt", "/nix", "/snap", "/var", "/tmp", "/dev",
            "/proc", "/sys")
+# Where runtimes and their libraries live: a working folder in there (/usr/local/src) is not masked,
+# as that could hide a library no PATH entry names. /var and /opt hold users' homes and data too
+# (/var/lib/jenkins): a home or working folder there is masked, its runners re-bound from PATH.
+_RUNTIME = ("/usr", "/etc", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/nix", "/snap", "/dev",
+            "/proc", "/sys")
 
 
 def _private_places():
-    """Where the user's own files live, masked by an empty tmpfs (outermost first)."""
-    places = ["/home", "/root", "/run", os.path.expanduser("~")]
+    """Where the user's own files live, masked by an empty tmpfs (outermost first): /home, /root,
+    /run, the mount points of other disks (/mnt, /media, /srv), the user's home and the working folder."""
+    home = os.path.expanduser("~")
+    places = ["/home", "/root", "/run", "/mnt", "/media", "/srv", home]
     try:
-        places.append(os.getcwd())
+        cwd = os.getcwd()
+        if not any(_inside(os.path.realpath(cwd), q) for q in _RUNTIME):
+            places.append(cwd)
     except OSError:  # run from a folder since removed
         pass
-    # A folder of the system itself (run from /usr/local/src) stays: masking it could hide a runtime.
-    return [p for p in _outermost(places) if p != "/" and not any(_inside(p, q) for q in _SYSTEM)]
+    # Never a system folder itself or one holding it ("/", /var): only what is inside.
+    return [p for p in _outermost(places) if not any(_inside(q, p) for q in _SYSTEM) and
+            not any(_inside(p, q) for q in _RUNTIME)]
 
 
 def _needed_places(masked):
     """Folders a runner needs that sit inside a masked place (or in /tmp, a fresh tmpfs inside):
     PATH and this Python's prefixes, e.g. a checkout's .venv under /tmp holding uv."""
     hidden = [*masked, os.path.realpath(tempfile.gettempdir()), "/tmp"]
-    wanted = [*os.environ.get("PATH", "").split(os.pathsep), sys.prefix, sys.base_prefix,
-              os.path.dirname(os.path.realpath(sys.executable))]
+    # Only absolute PATH entries: `.` or a relative one would re-bind the masked working folder.
+    wanted = [folder for folder in os.environ.get("PATH", "").split(os.pathsep) if os.path.isabs(folder)]
+    wanted += [sys.prefix, sys.base_prefix, os.path.dirname(os.path.realpath(sys.executable))]
     # pyenv's shims run pyenv itself, from its root: a tree of Pythons, no user data.
     wanted += [folder.rsplit("/.pyenv/", 1)[0] + "/.pyenv" for folder in wanted if "/.pyenv/" in folder]
-    return [folder for folder in _outermost(wanted) if any(_inside(folder, q) for q in hidden)]
+    # A folder that is a masked place, or holds one (/root on PATH), would undo the mask.
+    return [folder for folder in _outermost(wanted) if any(_inside(folder, q) for q in hidden)
+            and not any(_inside(m, folder) for m in masked)]
 
 
 def install_argv(spec):

@@ -7,6 +7,7 @@ import os
 import secrets
 import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -150,3 +151,23 @@ def test_loader_variables_reach_the_server_inside_never_the_sandbox_tool_on_the_
     assert Path(tool.decode()).name == way
     assert inside == [planted, "/nonexistent"]
     assert not [v for v in host if v.startswith((b"LD_", b"GCONV_PATH="))], host
+
+
+def test_a_home_or_working_folder_under_var_is_masked_too_and_path_cannot_undo_it(monkeypatch):
+    # CI service accounts live in /var/lib/...; `.` or the home itself on PATH must not re-bind it.
+    from mcp_risk.crawler.live.contain import _needed_places, _private_places
+
+    home = Path(tempfile.mkdtemp(prefix="mcp-risk-home-", dir="/var/tmp"))
+    work = home / "project"
+    work.mkdir()
+    try:
+        monkeypatch.setenv("HOME", str(home))
+        monkeypatch.chdir(work)
+        monkeypatch.setenv("PATH", os.pathsep.join([".", str(home), os.environ["PATH"]]))
+        masked = _private_places()
+        assert str(home) in masked and "/var" not in masked and ("/mnt" in masked) == os.path.isdir("/mnt")
+        assert not [folder for folder in _needed_places(masked) if folder.startswith(str(home))]
+        monkeypatch.chdir("/usr")  # a runtime's folder: never masked
+        assert not [p for p in _private_places() if p.startswith("/usr")]
+    finally:
+        shutil.rmtree(home)
