@@ -8,6 +8,7 @@ from ..manifest import ServerManifest
 
 SOURCE = "live"
 _MAX_INSTRUCTIONS = 8000  # server text, kept for people to read; a flood is cut
+MAX_WARNINGS = 50  # a server that breaks every tool gets its first few named and the rest counted
 
 _SECRET_FLAG = re.compile(r"(key|token|secret|passw|pwd|auth|cred|bearer|cookie|session)", re.IGNORECASE)
 _SECRET_VALUE = re.compile(r"(?=.*[A-Za-z])(?=.*\d)[A-Za-z0-9_\-+=]{24,}$")
@@ -27,6 +28,19 @@ class ProbeResult:
     warnings: list = field(default_factory=list)
     seconds: float = 0.0  # start (or connect) to tools listed
     containment: str | None = None  # the run-phase sandbox of a crawl live probe: bwrap | unshare
+    warnings_left_out: int = 0
+
+    def warn(self, text):
+        """Note what went wrong but was survived; past MAX_WARNINGS only counted, in a last line."""
+        if len(self.warnings) < MAX_WARNINGS:
+            self.warnings.append(text)
+            return
+        self.warnings_left_out += 1
+        summary = f"... and {self.warnings_left_out:,} more warnings"
+        if self.warnings_left_out == 1:
+            self.warnings.append(summary)
+        else:
+            self.warnings[-1] = summary
 
     @property
     def name(self):

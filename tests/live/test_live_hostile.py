@@ -84,7 +84,7 @@ def test_garbage_on_stdout_is_skipped_and_noted(scan):
     result = scan[0]["garbage"]
     assert result.ok, result.error
     assert len(result.tools) == 9
-    assert result.warnings == ["skipped 6 line(s) on stdout that were not JSON-RPC"]
+    assert result.warnings == ["skipped 7 line(s) on stdout that were not JSON-RPC"]
 
 
 def test_ten_thousand_tools_are_all_listed(scan):

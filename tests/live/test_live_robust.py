@@ -1,7 +1,12 @@
 """Real servers that break the SDK: tools it rejects (siblings kept, each rejected one named), and
 servers that wait for a person to log in (reported as such, not as a timeout)."""
 
+import json
+import subprocess
+import sys
+import textwrap
 import time
+from pathlib import Path
 
 import pytest
 
@@ -29,6 +34,41 @@ def test_tools_the_sdk_rejects_are_named_and_their_siblings_kept():
     by_name = {tool["name"]: tool for tool in result.tools}
     assert by_name["create_entities"]["inputSchema"]["required"] == ["entities"]
     assert result.manifest().meta["warnings"] == result.warnings  # recorded with the server
+
+
+def test_a_server_that_breaks_every_tool_gets_a_few_named_and_the_rest_counted():
+    result = probe("broken", raw_entry("empty_tools", "2000"))
+    assert result.ok and result.tools == [], result.error
+    assert len(result.warnings) == 51, len(result.warnings)
+    assert result.warnings[0].startswith("dropped a tool: tools[0] (no name)")
+    assert result.warnings[-1] == "... and 1,950 more warnings"
+    assert result.manifest().meta["warnings"][-1] == "... and 1,950 more warnings"
+
+
+def test_broken_tools_count_against_the_tool_limit_across_pages():
+    [result] = probe_servers([spec_from_entry("broken", raw_entry("empty_tools", "5000", "1000"), origin="test")],
+                             Limits(timeout=10, max_tools=2500), cache_dir=False)
+    assert result.error == "listed more than 2,500 tools; stopped", result.error
+
+
+def test_a_page_of_millions_of_empty_tools_is_refused_before_it_is_validated(tmp_path):
+    # 1,000,000 `{}` is 4 MB of JSON: validated by the SDK it took 0.9 GB of our memory and seconds of
+    # CPU; refused on its count, a few hundred MB at most (measured in a fresh process).
+    script = tmp_path / "probe.py"
+    script.write_text(textwrap.dedent(f"""
+        import json, resource, sys
+        sys.path.insert(0, {str(Path(__file__).parents[2])!r})
+        from mcp_risk.crawler.live import Limits, probe_servers, spec_from_entry
+        from tests.live.conftest import raw_entry
+        [result] = probe_servers([spec_from_entry("flood", raw_entry("empty_tools", "1000000"), origin="test")],
+                                 Limits(timeout=20), cache_dir=False)
+        print(json.dumps({{"error": result.error, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024}}))
+    """))
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["error"] == "listed more than 50,000 tools; stopped"
+    assert report["peak_mb"] < 400, report
 
 
 def test_a_device_code_prompt_is_a_login_not_a_timeout():

@@ -25,6 +25,7 @@ Modes
   netcheck PORT      says whether 127.0.0.1:PORT was reachable from inside
   reserve            reserves 10 GiB of inaccessible address space (as V8 does for WebAssembly), then serves
   node_crash         dies as Node does on an uncaught error: source line, caret, error, stack, version
+  empty_tools N [P]  N empty objects `{}` where tools belong, in pages of P (all in one by default)
   bad_tools          real tools over two pages, three of them broken as real servers break them
                      (no inputSchema, inputSchema as a JSON string, a non-boolean hint)
   device_login       prints a device-code login prompt on stderr and waits, never answering
@@ -101,7 +102,7 @@ def forever():
         time.sleep(3600)
 
 
-def main(mode, arg=None):
+def main(mode, arg=None, extra=None):
     note_pid()
     if mode == "versioned":
         serve(pages(real_tools("server-filesystem.json"), 5), version=arg)
@@ -120,6 +121,7 @@ def main(mode, arg=None):
         out = sys.stdout.buffer
         out.write(b"Starting server on stdio...\n\x1b[32mready\x1b[0m\n\xff\xfe\xfa not utf-8\n")
         out.write(b'{"not": "json-rpc"}\n[1, 2, 3]\n{"jsonrpc": "2.0"}\n')
+        out.write(b"[" * 100_000 + b"\n")  # nested past any parser's stack
         out.flush()
         serve(pages(real_tools("server-memory.json"), 100))
     elif mode == "crash":
@@ -197,6 +199,8 @@ def main(mode, arg=None):
                          "(node:internal/deps/undici/undici:5971:32)\n\nNode.js v20.20.2\n")
         sys.stderr.flush()
         os._exit(1)
+    elif mode == "empty_tools":
+        serve(pages([{}] * int(arg), int(extra or arg)))
     elif mode == "bad_tools":
         serve(pages(bad_tools(), 5))
     elif mode == "device_login":
