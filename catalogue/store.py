@@ -458,11 +458,12 @@ class CrawlRun:
             [[*row[:-1], *pointers[row[-1]], row[-1]] for row in updates])
         db.conn.executemany("UPDATE tools SET status = 'listed', last_seen = NULL, source_id = ? WHERE id = ?", restores)
         written = {row[0] for row in inserts} | {row[-1] for row in updates}
-        # Tools classified again (a new classifier version): moved only where the pointer moves.
+        # Tools classified again (a new classifier version, or the same classification refreshed in a
+        # changed context): written only where the pointer or its copied verdict moves.
         db.conn.executemany(
-            "UPDATE tools SET classification_id = ?, category = ?, risk = ?, confidence = ? "
-            "WHERE id = ? AND classification_id IS NOT ?",
-            [(*pointer, tool_id, pointer[0]) for tool_id, pointer in pointers.items() if tool_id not in written])
+            "UPDATE tools SET classification_id = ?, category = ?, risk = ?, confidence = ? WHERE id = ? "
+            "AND (classification_id IS NOT ? OR category IS NOT ? OR risk IS NOT ? OR confidence IS NOT ?)",
+            [(*pointer, tool_id, *pointer) for tool_id, pointer in pointers.items() if tool_id not in written])
         db.conn.executemany(
             "INSERT INTO tool_history (tool_id, change, hash, definition, seen_at, crawl_run_id) VALUES (?, ?, ?, ?, ?, ?)",
             history)

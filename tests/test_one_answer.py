@@ -66,8 +66,12 @@ def test_a_tool_is_classified_again_when_its_servers_hints_change(tmp_path):
         conn = sqlite3.connect(db)
         stored = {name: (category, confidence) for name, category, confidence in conn.execute(
             "SELECT t.name, c.category, c.confidence FROM tools t JOIN classifications c ON c.id = t.classification_id")}
+        # The tools table's own copies (what listings sort and filter by) follow too.
+        copies = {name: (category, confidence) for name, category, confidence in conn.execute(
+            "SELECT name, category, confidence FROM tools")}
         conn.close()
         assert stored == expected
+        assert copies == expected
         verdicts.append(expected["update_manual_crypto"])
     assert verdicts[0] != verdicts[1]  # the context did change this unchanged tool's verdict
 
