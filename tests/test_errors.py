@@ -113,3 +113,16 @@ def test_classify_rejects_a_missing_file_and_bad_encoding(tmp_path):
 def test_unknown_choices_are_usage_errors(crawled):
     result = run("search", "x", "--category", "dangerous", "--db", crawled)
     assert result.exit_code == 2 and "dangerous" in result.output
+
+
+@pytest.mark.parametrize("address, says", [
+    ("http://127.0.0.1:8787", "(http:// is its dashboard's)"),
+    ("tcp://", "is not a Dask scheduler address"),
+    ("scheduler", "say tcp://HOST:8786"),
+])
+def test_a_cluster_that_is_not_a_scheduler_address_is_refused_before_any_crawl(crawled, address, says):
+    before = catalogue_state(crawled)
+    result = run("crawl", "live", "--allow-exec", "--cluster", address, "--db", crawled)
+    assert result.exit_code != 0
+    assert says in error_line(result)
+    assert catalogue_state(crawled) == before  # no crawl run recorded for a typo

@@ -15,6 +15,7 @@ held, which the scheduler runs again elsewhere.
 
 import asyncio
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass, replace
@@ -125,7 +126,7 @@ class DaskExecutor:
     """Probes as tasks of a Dask `distributed` scheduler (`tcp://HOST:8786`)."""
 
     def __init__(self, address, *, retries=2):
-        self.address = address
+        self.address = scheduler_address(address)
         self.retries = retries
         self.location = f"dask {address}"
 
@@ -158,6 +159,20 @@ class DaskExecutor:
                 yield job, result
         finally:
             await client.close()
+
+
+# What a Dask client dials: [tcp|tls|ws|wss|ucx://]HOST:PORT (an IPv6 host in brackets).
+_SCHEDULER_ADDRESS = re.compile(r"((tcp|tls|ws|wss|ucx)://)?(\[[0-9A-Fa-f:.]+\]|[^\s/:\[\]@]+):\d{1,5}")
+
+
+def scheduler_address(text):
+    """A Dask scheduler address, checked here (ManifestError otherwise): Dask itself fails on
+    `http://…` (its dashboard's address) with a traceback and warnings of coroutines never awaited."""
+    address = str(text).strip()
+    if not _SCHEDULER_ADDRESS.fullmatch(address):
+        raise ManifestError(f"cluster {address!r} is not a Dask scheduler address: say tcp://HOST:8786"
+                            + (" (http:// is its dashboard's)" if address.startswith(("http://", "https://")) else ""))
+    return address
 
 
 def make_executor(cluster=None, concurrency=DEFAULT_CONCURRENCY):
