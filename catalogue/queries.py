@@ -184,14 +184,16 @@ def _parts(name):
     return [part for part in re.split(r"[/@\-_.:\s]+", name.lower()) if part]
 
 
+_NEAR = 0.75  # how alike (difflib's ratio) a misspelt word and a name's word must be
+
+
 def near_names(name, names, n=3):
     """The names nearest `name`: those with `name` as a whole part first (`github` is the owner
     and the first word of github/github-mcp-server, only the last part of @someone/github), then
     spelling neighbours."""
     wanted = name.lower().strip()
-    exact = []
-    for candidate in names:
-        parts = _parts(candidate)
+    exact, split = [], {candidate: _parts(candidate) for candidate in names}
+    for candidate, parts in split.items():
         if wanted and wanted in parts:
             score = (parts.count(wanted), parts[0] == wanted, -len(parts), -len(candidate))
             exact.append((score, candidate))
@@ -200,16 +202,22 @@ def near_names(name, names, n=3):
     if len(found) < n and wanted:
         # A misspelt word (`githb`) is near a part of a name, rarely near the whole name.
         matcher = difflib.SequenceMatcher(b=wanted)
+        ratios = {}  # names share their words: each word is measured once
         scored = []
-        for candidate in names:
+        for candidate, parts in split.items():
             if candidate in found:
                 continue
-            parts, best, nearest = _parts(candidate), 0.0, None
+            best, nearest = _NEAR, None
             for part in {candidate.lower(), *parts}:
-                matcher.set_seq1(part)
-                if matcher.real_quick_ratio() > best and matcher.quick_ratio() > best and matcher.ratio() > best:
-                    best, nearest = matcher.ratio(), part
-            if best >= 0.75:
+                ratio = ratios.get(part)
+                if ratio is None:
+                    matcher.set_seq1(part)
+                    # the cheap bounds first: most words are nowhere near
+                    ratio = ratios[part] = (matcher.ratio() if matcher.real_quick_ratio() >= _NEAR
+                                            and matcher.quick_ratio() >= _NEAR else 0.0)
+                if ratio >= best and (nearest is None or ratio > best):
+                    best, nearest = ratio, part
+            if nearest is not None:
                 # Ranked as whole parts are above: the nearer word, then as if it had been typed right.
                 scored.append(((round(best, 3), parts.count(nearest), parts[:1] == [nearest], -len(parts),
                                 -len(candidate)), candidate))
