@@ -112,12 +112,15 @@ def _crawl(db_path, entries, quiet):
     progress = None if quiet or not sys.stderr.isatty() else _Progress()
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     interrupted = False
+    made_caches = []  # an in-memory catalogue's server caches: nothing that outlives it needs them
     try:
         with crawl_lock(db_path):
             db = open_catalogue(db_path)
             for source, http, limits in entries:
                 if getattr(source, "kind", None) == "live" and source.cache_dir is None:
                     source.cache_dir = _server_cache(db_path)
+                    if db_path == ":memory:":
+                        made_caches.append(source.cache_dir)
                 try:
                     result = crawl_source(db, source, options=http, limits=limits, progress=progress)
                 except KeyboardInterrupt:
@@ -135,6 +138,10 @@ def _crawl(db_path, entries, quiet):
         sys.exit(EXIT_LOCKED)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        for folder in made_caches:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)
     status = "interrupted" if interrupted else worst([r.status for r in results])
     code = EXIT_BY_STATUS[status]
     if code:

@@ -126,3 +126,13 @@ def test_a_cluster_that_is_not_a_scheduler_address_is_refused_before_any_crawl(c
     assert result.exit_code != 0
     assert says in error_line(result)
     assert catalogue_state(crawled) == before  # no crawl run recorded for a typo
+
+
+def test_an_in_memory_live_crawl_leaves_no_server_cache_behind(tmp_path, monkeypatch):
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    result = run("crawl", "live", "--allow-exec", "--db", ":memory:")
+    assert result.exit_code == 0, result.output
+    assert "0 servers" in result.output
+    assert list(tmp_path.iterdir()) == []
