@@ -57,7 +57,7 @@ async def probe_job(job, limits, cache_dir):
     import anyio
 
     from . import client
-    from .contain import BWRAP, containment, install, runner_path
+    from .contain import BWRAP, containment, install, install_argv, runner_path
 
     started = time.perf_counter()
     spec = job.spec
@@ -66,7 +66,10 @@ async def probe_job(job, limits, cache_dir):
         try:
             mode = containment()
         except ManifestError as error:
-            return _failed(job, f"cannot contain it here: {error}", started)
+            return _failed(job, f"cannot contain it here: {error}", started, ours=True)
+        argv = install_argv(spec)
+        if argv is not None and runner_path(argv[0]) is None:
+            return _failed(job, f"cannot install: {argv[0]} is not installed here", started, mode, ours=True)
         error = await install(spec, cache_dir, limits, job.install_timeout)
         if error:
             return _failed(job, error, started, mode)
@@ -82,8 +85,8 @@ async def probe_job(job, limits, cache_dir):
     return result
 
 
-def _failed(job, error, started, mode=None):
-    result = ProbeResult(spec=job.spec, error=error, seconds=time.perf_counter() - started)
+def _failed(job, error, started, mode=None, *, ours=False):
+    result = ProbeResult(spec=job.spec, error=error, seconds=time.perf_counter() - started, ours=ours)
     result.containment = mode
     return result
 
@@ -155,7 +158,7 @@ class DaskExecutor:
                     result = await future
                 except Exception as error:  # the task failed on every try (a worker died each time)
                     result = ProbeResult(spec=job.spec, error=f"task failed on the cluster: {type(error).__name__}: "
-                                                              f"{str(error)[:200]}")
+                                                              f"{str(error)[:200]}", ours=True)
                 yield job, result
         finally:
             await client.close()
@@ -248,6 +251,10 @@ class LiveSource:
                        state={"probed": dict(probed)},
                        errors=[f"{name}: not probed: {why}" for name, why in refused])
         async for job, result in self.executor.run(jobs, self.limits, str(self.cache_dir)):
+            if result.ours:  # nothing learnt of the server: not stamped, so the next crawl tries it again
+                yield Page(manifests=[], state={"probed": dict(probed)}, url=job.name,
+                           errors=[f"{job.name}: {result.error} (tried again next crawl)"])
+                continue
             probed[job.name] = _format_time(datetime.now(timezone.utc))
             errors = [] if result.ok else [f"{job.name}: {result.error}"]
             errors += [f"{job.name}: {warning}" for warning in result.warnings if "dropped a tool" in warning]

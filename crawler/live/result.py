@@ -29,6 +29,7 @@ class ProbeResult:
     seconds: float = 0.0  # start (or connect) to tools listed
     containment: str | None = None  # the run-phase sandbox of a crawl live probe: bwrap | unshare
     warnings_left_out: int = 0
+    ours: bool = False  # the failure is this machine's (no runner, no sandbox, a lost worker), not the server's
 
     def warn(self, text):
         """Note what went wrong but was survived; past MAX_WARNINGS only counted, in a last line."""

@@ -102,8 +102,10 @@ def server_cache(tmp_path_factory):
     return tmp_path_factory.mktemp("server-cache")
 
 
-def cli(*args, timeout=240):
+def cli(*args, timeout=240, path=None):
     env = {k: v for k, v in os.environ.items() if not k.startswith("MCP_RISK")}
+    if path is not None:
+        env["PATH"] = path
     return subprocess.run([str(BIN / "mcp-risk"), *map(str, args)], capture_output=True, text=True,
                           timeout=timeout, env=env)
 
@@ -177,6 +179,29 @@ def test_crawl_live_stores_real_tools_and_reports_hostile_entries(tmp_path, regi
     seen = re.search(r"(\d+) servers? \(", stale.stderr + stale.stdout)
     assert stale.returncode == 3 and seen and int(seen.group(1)) == 5, stale.stderr  # our own probes, due again
     check_result(db)
+
+
+def test_a_failure_of_this_machine_is_tried_again_by_the_next_crawl(tmp_path, registry, server_cache):
+    """No npx here (PATH: one folder holding everything on ours but npx): nothing was learnt of the
+    npm server, so it is not stamped probed for --max-age; the PyPI one (uvx beside our Python) is."""
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    for folder in os.environ["PATH"].split(os.pathsep):
+        for entry in os.scandir(folder) if os.path.isdir(folder) else ():
+            if entry.name != "npx" and not (tools / entry.name).exists():
+                (tools / entry.name).symlink_to(entry.path)
+    db = crawled(tmp_path, registry)
+    args = ("crawl", "live", "--allow-exec", "--cache-dir", server_cache, "--timeout", "10", "--db", db)
+    for stored in (1, 0):  # the second time only the npm server is due, and nothing of it is stored
+        done = cli(*args, "--server", REAL[0], "--server", REAL[1], path=str(tools))
+        assert done.returncode == 3, done.stderr
+        assert f"{REAL[1]}: cannot install: npx is not installed here (tried again next crawl)" in done.stderr
+        seen = re.search(r"(\d+) servers? \(", done.stderr + done.stdout)
+        assert seen and int(seen.group(1)) == stored, done.stderr + done.stdout
+    assert set(live_tools(db)) == {REAL[0]}
+    done = cli(*args, "--server", REAL[1])  # npx back: probed now
+    assert done.returncode == 0, done.stderr
+    assert set(live_tools(db)) == set(REAL)
 
 
 def test_crawl_live_resumes_after_sigkill(tmp_path, registry, server_cache):
