@@ -54,7 +54,8 @@ def probe_options(command):
                           "format then gets its own subfolder of --policy-dir (DIR/claude/NAME.json). "
                           "See `mcp-risk policy --help`."),
         click.option("--fail-on", type=click.Choice([*RISK_ORDER, *GRADE_ORDER]),
-                     help=f"Exit {EXIT_RISK_FOUND} when a tool at or above this risk is found, or (given a grade, "
+                     help=f"Exit {EXIT_RISK_FOUND} when a tool at or above this risk (or with suspicious "
+                          f"instructions, whatever its risk) is found, or (given a grade, "
                           f"A-F) a server graded this or worse; "
                           f"exit {EXIT_UNSCANNED} when none is but a server could not be scanned (its risk is unknown). For CI."),
         click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True,
@@ -78,7 +79,8 @@ def scan(configs, known_configs, **options):
     CONFIG is a Claude Desktop or Cursor config (`mcpServers`), a Claude Code `.mcp.json`, or a
     VS Code `mcp.json` (`servers`). Each server is started (stdio: `command`, `args`, `env`) or
     connected to (`url`, `headers`), asked for all its tools over MCP, and every tool is classified.
-    Prints a table per server; one bad server never stops the others.
+    Prints a table per server; one bad server never stops the others. Exit 1 when none could be
+    probed.
 
     Each stdio server runs contained: only PATH and the env its config names, a temporary home
     and working directory, CPU, memory and output limits, a wall-clock timeout; all its processes
@@ -110,7 +112,9 @@ def scan(configs, known_configs, **options):
     if not specs:
         click.echo("no servers in " + ", ".join(locations), err=True)
         return
-    _run(specs, ", ".join(locations), allow_exec=False, **options)
+    results = _run(specs, ", ".join(locations), allow_exec=False, **options)
+    if not any(result.ok for result in results):
+        sys.exit(1)  # nothing scanned is a failed scan (each server's error is printed above)
 
 
 @click.command()
@@ -374,8 +378,12 @@ def _gate(fail_on, results, classified, config):
 
 def _gate_risk(fail_on, classified):
     threshold = RISK_ORDER.index(fail_on)
-    hits = [f"{server}/{row['tool']}" for server, rows in classified.items() for row in rows
-            if row["risk"] in RISK_ORDER and RISK_ORDER.index(row["risk"]) >= threshold]
+    # A tool whose description instructs the model is hidden by every policy whatever its risk
+    # (taxonomy: default policies): a gate at any risk stops at it too.
+    hits = [f"{server}/{row['tool']}" + (" (suspicious instructions)" if suspicious else "")
+            for server, rows in classified.items() for row in rows
+            if (suspicious := "suspicious_instructions" in (row.get("flags") or []))
+            or (row["risk"] in RISK_ORDER and RISK_ORDER.index(row["risk"]) >= threshold)]
     if hits:
         shown = ", ".join(_clean(h) for h in hits[:5]) + (" …" if len(hits) > 5 else "")
         click.echo(f"fail-on {fail_on}: {len(hits)} tool(s) at or above {fail_on}: {shown}", err=True)

@@ -145,6 +145,22 @@ def test_fail_on_exits_non_zero_when_a_risky_tool_is_found(tmp_path):
     assert "fail-on critical:" in risky.stderr and "fs/write_file" in risky.stderr
 
 
+def test_fail_on_any_risk_stops_at_a_tool_with_suspicious_instructions(tmp_path):
+    """The injection server's tools read as low risk; one tells the model to read ~/.ssh (hidden by
+    every policy): a CI gate at critical must not pass it."""
+    config = write_config(tmp_path / "mcp.json", {"calc": raw_entry("injection")})
+    gated = run_cli("scan", config, "--db", tmp_path / "c.db", "--fail-on", "critical")
+    assert gated.exit_code == 3, gated.output
+    assert "(suspicious instructions)" in gated.stderr
+
+
+def test_a_scan_where_no_server_could_be_probed_fails(tmp_path):
+    config = write_config(tmp_path / "mcp.json", {"a": raw_entry("crash"), "b": {"command": str(tmp_path / "nothing")}})
+    result = run_cli("scan", config, "--db", tmp_path / "c.db")
+    assert result.exit_code == 1, result.output
+    assert "2 failed" in result.output
+
+
 @needs_time_server
 def test_fail_on_passes_when_nothing_reaches_the_threshold_and_fails_on_an_unscanned_server(tmp_path):
     time_entry = {"command": str(TIME_SERVER)}
