@@ -1,6 +1,7 @@
 """Recommended policies per server: decisions (policies.decisions) rendered in a format
 (policies.formats), written safely, one file per server."""
 
+import errno
 import hashlib
 import json
 import os
@@ -91,13 +92,24 @@ def _mode_for(path):
 
 
 def write_atomically(path, text):
-    """Write a file whole or not at all: a crash never leaves half a policy behind."""
-    path = Path(path)
+    """Write a file whole or not at all: a crash never leaves half a policy behind.
+
+    The new file is renamed over the old, so what is there must be a regular file: a symlink is
+    written through (a settings.json linked from a dotfiles repo stays linked), and a device, pipe
+    or folder is refused rather than replaced by a file."""
+    given = Path(path)
+    path = Path(os.path.realpath(given)) if given.is_symlink() else given
+    if path.exists() and not path.is_file():
+        raise OSError(errno.EINVAL, f"cannot write {given}: not a regular file (a device, pipe or folder); "
+                                    f"name a file, or leave -o out to print it")
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
     except OSError as error:  # the error names the temporary file: name the user's path instead
-        where = "no such folder" if isinstance(error, FileNotFoundError) else (error.strerror or str(error))
-        raise OSError(error.errno, f"cannot write {path} ({where}: {path.parent})") from None
+        if isinstance(error, FileNotFoundError):
+            where = "cannot create files in" if path.parent.is_dir() else "no such folder"
+        else:
+            where = error.strerror or str(error)
+        raise OSError(error.errno, f"cannot write {given} ({where}: {path.parent})") from None
     try:
         # mkstemp makes the file 0600; a policy is read by a gateway's user or mounted into a container,
         # so it gets the mode of the file it replaces, or what the umask gives a new file.

@@ -143,6 +143,24 @@ def test_policy_to_a_missing_folder_names_the_users_path(sliced_db):
     assert result.exit_code == 1 and "/nonexistent/dir/x.json" in line and ".tmp-" not in line
 
 
+def test_policy_writes_through_a_symlink_and_never_replaces_a_pipe(sliced_db, tmp_path):
+    import os
+    import stat
+
+    target, link = tmp_path / "dotfiles" / "policy.json", tmp_path / "policy.json"
+    target.parent.mkdir()
+    target.write_text("{}")
+    link.symlink_to(target)
+    assert run("policy", "github/github-mcp-server", "-o", link, "--db", sliced_db).exit_code == 0
+    assert link.is_symlink() and json.loads(target.read_text())["version"]  # the link kept, its file written
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    result = run("policy", "github/github-mcp-server", "-o", pipe, "--db", sliced_db)
+    assert result.exit_code == 1 and "not a regular file" in error_line(result)
+    assert stat.S_ISFIFO(pipe.stat().st_mode)  # still a pipe, not a file put in its place
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dotfiles", "pipe", "policy.json", "policy.mcp-risk.json"]
+
+
 def test_no_lock_file_after_a_crawl_and_make_clean_removes_one(snapshot_slice, tmp_path):
     db = tmp_path / "catalogue.db"
     assert run("crawl", "snapshot", snapshot_slice, "--db", db).exit_code == 0
