@@ -74,6 +74,9 @@ def open_catalogue(path, *, create=True):
     path = os.fspath(path)
     if not create and path != ":memory:" and not os.path.exists(path):
         raise CatalogueError(f"no catalogue at {path}: run `mcp-risk crawl snapshot` first, or pass --db")
+    if not create and path != ":memory:" and os.path.isfile(path) and os.path.getsize(path) == 0:
+        # SQLite would take it as a new database and a reading command would write a schema into it.
+        raise CatalogueError(f"{path} is an empty file, not a catalogue: crawl into it first, or pass --db")
     try:
         # isolation_level=None: transactions are explicit (see `transaction`), never implicit.
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)

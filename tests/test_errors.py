@@ -85,6 +85,15 @@ def test_queries_need_an_existing_catalogue(tmp_path):
     assert not (tmp_path / "none.db").exists()
 
 
+@pytest.mark.parametrize("command", [("stats",), ("search", "x"), ("grade",)])
+def test_an_empty_file_is_not_a_catalogue_and_stays_empty(tmp_path, command):
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    result = run(*command, "--db", empty)
+    assert result.exit_code == 1 and "is an empty file, not a catalogue" in error_line(result)
+    assert empty.stat().st_size == 0
+
+
 def test_a_file_that_is_not_a_catalogue(tmp_path):
     bogus = tmp_path / "bogus.db"
     bogus.write_text("this is not sqlite " * 100)
