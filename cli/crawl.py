@@ -267,6 +267,7 @@ def crawl_snapshot(path, db_path):
     from ..crawler.sources.snapshot import read_snapshot
 
     manifests = list(read_snapshot(path))
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         with crawl_lock(db_path):
             db = open_catalogue(db_path)
@@ -276,6 +277,11 @@ def crawl_snapshot(path, db_path):
     except CrawlLocked as error:
         click.echo(f"Error: {error}", err=True)
         sys.exit(EXIT_LOCKED)
+    except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the run is recorded as interrupted
+        click.echo("snapshot: interrupted; what was stored is kept, and crawling it again adds the rest", err=True)
+        sys.exit(EXIT_BY_STATUS["interrupted"])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     counts = run.counts
     click.echo(
         f"snapshot: {_count(counts.servers_seen, 'server', 'servers')}, {_count(counts.tools_seen, 'tool', 'tools')} seen; "

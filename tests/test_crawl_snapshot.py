@@ -2,7 +2,14 @@
 
 import collections
 import json
+import signal
 import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
 
 from mcp_risk import classifier
 from mcp_risk.catalogue.db import open_catalogue
@@ -141,3 +148,31 @@ def test_a_server_is_found_by_any_source_s_name_for_it(sliced_db, tmp_path):
     db.commit()
     result = run("show", "io.github.modelcontextprotocol/filesystem", "--format", "json", "--db", copy)
     assert json.loads(result.output)["name"] == "modelcontextprotocol/server-filesystem"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_snapshot_crawl_stopped_by_a_signal_is_recorded_as_interrupted(tmp_path, signum):
+    """Ctrl-C, or SIGTERM as systemd stops a job: exit 130, one line saying so, the run marked."""
+    db = tmp_path / "c.db"
+    crawl = subprocess.Popen([str(Path(sys.executable).parent / "mcp-risk"), "crawl", "snapshot", "--db", str(db)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _runs(db):
+        time.sleep(0.05)
+    assert _runs(db) == ["running"]
+    crawl.send_signal(signum)
+    out, err = crawl.communicate(timeout=60)
+    assert crawl.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err and "Aborted" not in err
+    assert _runs(db) == ["interrupted"]
+
+
+def _runs(db):
+    try:
+        conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+        try:
+            return [status for (status,) in conn.execute("SELECT status FROM crawl_runs")]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return []
