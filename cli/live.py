@@ -152,6 +152,8 @@ def probe(command, url, transport, headers, env, name, server_json, catalogue_na
     given = [bool(command), bool(url), bool(server_json), bool(catalogue_name)]
     if sum(given) != 1:
         raise click.UsageError("give one of: COMMAND (after --), --url, --server-json, --from-catalogue")
+    if url and not re.match(r"https?://[^/\s]", url, re.IGNORECASE):
+        raise click.UsageError(f"--url {visible(url)!r} is not an http:// or https:// URL")
     if not url and (headers or transport):
         raise click.UsageError("--header and --transport go with --url")
     if not command and env:
