@@ -28,6 +28,7 @@ from pathlib import Path
 from .sandbox import _apply_limits, network_isolation_prefix
 
 BWRAP = "bwrap"
+_INSTALL_TAIL = 1 << 16  # bytes of the installer's stderr kept for its error message
 UNSHARE = "unshare"
 
 
@@ -205,14 +206,21 @@ async def install(spec, cache_dir, limits, timeout):
             *argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, cwd=root,
             env=cache_env(cache_dir, home, tmp), start_new_session=True,
             preexec_fn=functools.partial(_apply_limits, limits))
+        # Only stderr's tail is kept, as for a server (an error comes last, after progress): an
+        # installer flooding stderr costs us no more memory than that.
+        tail = bytearray()
+
+        async def drain():
+            while chunk := await process.stderr.read(1 << 16):
+                tail.extend(chunk)
+                del tail[:-_INSTALL_TAIL]
+
         try:
-            # All of stderr (an error comes last, after progress), within one time limit in all.
-            _, stderr = await asyncio.wait_for(process.communicate(), timeout)
+            await asyncio.wait_for(asyncio.gather(drain(), process.wait()), timeout)
         except (asyncio.TimeoutError, TimeoutError):
             return f"install did not finish within {timeout:g} s"
-        stderr = stderr[-(1 << 16):]
         if process.returncode != 0:
-            lines = [line.strip() for line in stderr.decode("utf-8", "replace").splitlines() if line.strip()]
+            lines = [line.strip() for line in bytes(tail).decode("utf-8", "replace").splitlines() if line.strip()]
             hint = next((line for line in reversed(lines) if "err" in line.lower()), lines[-1] if lines else "")
             return f"install failed (exit {process.returncode}): {hint[:200]}"
         return None

@@ -171,3 +171,31 @@ def test_a_home_or_working_folder_under_var_is_masked_too_and_path_cannot_undo_i
         assert not [p for p in _private_places() if p.startswith("/usr")]
     finally:
         shutil.rmtree(home)
+
+
+_INSTALL_CHILD = """
+import asyncio, resource, sys
+from mcp_risk.crawler.live import Limits, spec_from_entry
+from mcp_risk.crawler.live.contain import install
+spec = spec_from_entry("flood", {"command": "npx", "args": ["-y", "some-package"]}, origin="test")
+error = asyncio.run(install(spec, sys.argv[1], Limits(), 60))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss >> 10)
+print(error)
+"""
+
+
+def test_an_installer_flooding_stderr_costs_bounded_memory_and_its_last_line_is_the_error(shim_bin, tmp_path):
+    # A fresh process, so its peak memory is the install's alone: 400 MB of stderr, then the error.
+    flood = 400
+    npx = shim_bin / "npx"
+    npx.write_text(f"#!/bin/sh\nhead -c {flood}000000 /dev/zero | tr '\\\\0' x >&2\n"
+                   "echo >&2; echo 'npm ERR! 404 Not Found - some-package' >&2\nexit 1\n")
+    npx.chmod(0o755)
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", _INSTALL_CHILD, str(tmp_path / "cache")],
+                          capture_output=True, text=True, timeout=100)
+    assert done.returncode == 0, done.stderr
+    peak_mb, error = done.stdout.splitlines()
+    assert error == "install failed (exit 1): npm ERR! 404 Not Found - some-package"
+    assert int(peak_mb) < flood // 4, f"peak {peak_mb} MB for {flood} MB of stderr"
