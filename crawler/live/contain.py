@@ -47,14 +47,28 @@ def containment():
     neither can: then no stranger's server may run)."""
     bwrap = shutil.which(BWRAP)
     if bwrap:
+        # The very command lines a probe uses (install and run phase), running `true`: an old
+        # bubblewrap (no --size before 0.7) or a setuid one would otherwise pass a plainer check,
+        # then fail every probe.
+        root = tempfile.mkdtemp(prefix="mcp-risk-check-")
+        why = None
         try:
-            check = subprocess.run([bwrap, "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                                    "--unshare-net", "--unshare-pid", "--die-with-parent", "--", "true"],
-                                   capture_output=True, timeout=10, check=False)
-            if check.returncode == 0:
-                return BWRAP
-        except (OSError, subprocess.TimeoutExpired):
-            pass
+            for network in (True, False):
+                check = subprocess.run([*bwrap_prefix([root], network=network), "true"],
+                                       capture_output=True, timeout=10, check=False)
+                if check.returncode != 0:
+                    lines = check.stderr.decode("utf-8", "replace").strip().splitlines()
+                    why = lines[-1] if lines else f"exit {check.returncode}"
+                    break
+        except (OSError, subprocess.TimeoutExpired) as error:
+            why = str(error)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        if why is None:
+            return BWRAP
+        # Said once (this answer is cached), so a crawl does not fail each probe for the same reason.
+        print(f"mcp-risk: bubblewrap ({bwrap}) cannot run a probe's sandbox here ({why[:200]}); "
+              "using the unshare sandbox", file=sys.stderr)
     network_isolation_prefix()
     return UNSHARE
 

@@ -199,3 +199,28 @@ def test_an_installer_flooding_stderr_costs_bounded_memory_and_its_last_line_is_
     peak_mb, error = done.stdout.splitlines()
     assert error == "install failed (exit 1): npm ERR! 404 Not Found - some-package"
     assert int(peak_mb) < flood // 4, f"peak {peak_mb} MB for {flood} MB of stderr"
+
+
+def test_a_bubblewrap_refusing_the_options_a_probe_uses_is_found_by_the_check(shim_bin, capfd):
+    # bubblewrap 0.6 has no --size: the check must run what a probe runs, not a plainer command.
+    real = shutil.which("bwrap")
+    containment.cache_clear()
+    if real is None or containment() != "bwrap":
+        pytest.skip("bubblewrap cannot make namespaces here")
+    old = shim_bin / "bwrap"
+    old.write_text('#!/bin/sh\nfor a in "$@"; do [ "$a" = --size ] && { echo "bwrap: Unknown option --size" >&2; '
+                   f'exit 1; }}; done\nexec {real} "$@"\n')
+    old.chmod(0o755)
+    containment.cache_clear()
+    capfd.readouterr()
+    try:
+        from mcp_risk.crawler import ManifestError
+
+        try:
+            chosen = containment()
+        except ManifestError:
+            chosen = "none"
+        assert chosen != "bwrap"
+        assert "Unknown option --size" in capfd.readouterr().err
+    finally:
+        containment.cache_clear()
