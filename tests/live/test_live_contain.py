@@ -198,7 +198,8 @@ def test_an_installer_flooding_stderr_costs_bounded_memory_and_its_last_line_is_
     assert done.returncode == 0, done.stderr
     peak_mb, error = done.stdout.splitlines()
     assert error == "install failed (exit 1): npm ERR! 404 Not Found - some-package"
-    assert int(peak_mb) < flood // 4, f"peak {peak_mb} MB for {flood} MB of stderr"
+    # About 100-130 MB with the tail kept (Python and the SDK), about twice the flood without it.
+    assert int(peak_mb) < flood * 5 // 8, f"peak {peak_mb} MB for {flood} MB of stderr"
 
 
 def test_a_bubblewrap_refusing_the_options_a_probe_uses_is_found_by_the_check(shim_bin, capfd):
