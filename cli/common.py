@@ -99,6 +99,11 @@ def progress_bar(length, label):
 _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
 
 
+def counted(n, one, many=None):
+    """`1 tool`, `2 tools`, `1,204 tools`: a count and the noun it governs."""
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
+
+
 def json_line(value):
     """One JSON line. U+0085, U+2028 and U+2029 are escaped too: JSON lets them through raw, but
     str.splitlines() and other line readers break a line at them. (They only occur inside strings.)"""

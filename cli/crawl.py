@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, clip, db_option,
+from .common import (EXIT_FAILED, EXIT_INTERRUPTED, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, clip, counted, db_option,
                      progress_bar, reports_errors)
 
 EXIT_BY_STATUS = {"ok": EXIT_OK, "skipped": EXIT_OK, "partial": EXIT_PARTIAL, "failed": EXIT_FAILED,
@@ -157,7 +157,7 @@ class _Progress:
     def __call__(self, source, counts, page):
         http = page.http
         line = (f"{source.name}: page {counts.pages}, {counts.servers_seen:,} servers, {counts.tools_seen:,} tools, "
-                f"{len(counts.errors)} errors" + (f", {http.not_modified} not modified, {_count(http.retries, 'retry', 'retries')}"
+                f"{counted(len(counts.errors), 'error', 'errors')}" + (f", {http.not_modified} not modified, {counted(http.retries, 'retry', 'retries')}"
                                                   if http else ""))
         self.width = max(self.width, len(line))
         click.echo("\r" + line.ljust(self.width), nl=False, err=True)
@@ -168,22 +168,18 @@ class _Progress:
             self.width = 0
 
 
-def _count(n, one, many):
-    return f"{n:,} {one if n == 1 else many}"
-
-
 def _summary(result, db_path):
     if result.status == "skipped":
         click.echo(result.message, err=True)
         return
     c = result.counts
     http = result.http
-    requests = f", {http.requests} requests ({http.not_modified} not modified, {_count(http.retries, 'retry', 'retries')})" if http else ""
+    requests = f", {counted(http.requests, 'request', 'requests')} ({http.not_modified} not modified, {counted(http.retries, 'retry', 'retries')})" if http else ""
     click.echo(
-        f"{result.source}: {result.status} in {result.seconds:.1f} s: {_count(c.pages, 'page', 'pages')}{requests}; "
-        f"{_count(c.servers_seen, 'server', 'servers')} ({c.servers_added:,} new, {c.servers_status_changed} status changes); "
-        f"{_count(c.tools_seen, 'tool', 'tools')} ({c.tools_added} added, {c.tools_changed} changed, {c.tools_removed} removed); "
-        f"{c.classified} classified; {len(c.errors)} errors -> {db_path} (crawl run {result.run_id})"
+        f"{result.source}: {result.status} in {result.seconds:.1f} s: {counted(c.pages, 'page', 'pages')}{requests}; "
+        f"{counted(c.servers_seen, 'server', 'servers')} ({c.servers_added:,} new, {c.servers_status_changed} status changes); "
+        f"{counted(c.tools_seen, 'tool', 'tools')} ({c.tools_added} added, {c.tools_changed} changed, {c.tools_removed} removed); "
+        f"{c.classified:,} classified; {counted(len(c.errors), 'error', 'errors')} -> {db_path} (crawl run {result.run_id})"
     )
     if result.changes:
         click.echo(f"  {len(result.changes)} tool definitions changed (review them: `mcp-risk diff --run {result.run_id}`):")
@@ -284,7 +280,7 @@ def crawl_snapshot(path, db_path):
         signal.signal(signal.SIGTERM, previous)
     counts = run.counts
     click.echo(
-        f"snapshot: {_count(counts.servers_seen, 'server', 'servers')}, {_count(counts.tools_seen, 'tool', 'tools')} seen; "
+        f"snapshot: {counted(counts.servers_seen, 'server', 'servers')}, {counted(counts.tools_seen, 'tool', 'tools')} seen; "
         f"{counts.tools_added} added, {counts.tools_changed} changed, {counts.tools_removed} removed; "
         f"{counts.classified} classified -> {db_path} (crawl run {run.id})"
     )

@@ -15,7 +15,7 @@ import click
 
 from ..catalogue.db import open_catalogue
 from ..crawler import ManifestError
-from .common import db_option, emit, json_line, reports_errors, visible
+from .common import counted, db_option, emit, json_line, reports_errors, visible
 
 RISK_ORDER = ("low", "medium", "high", "critical")
 POLICY_FORMATS = ("policylayer", "intercept", "claude", "cedar")  # policies.formats.FORMATS
@@ -268,7 +268,7 @@ def _show_grades(config):
 
 def _progress(result):
     if result.ok:
-        click.echo(f"  ok    {_clean(result.name)}: {len(result.tools)} tools in {result.seconds:.2f} s", err=True)
+        click.echo(f"  ok    {_clean(result.name)}: {counted(len(result.tools), 'tool')} in {result.seconds:.2f} s", err=True)
     else:
         click.echo(f"  FAIL  {_clean(result.name)}: {_clean(result.error)}", err=True)
 
@@ -332,7 +332,7 @@ def _show(result, rows, fmt, config):
     info = result.server_info or {}
     who = " ".join(_clean(info.get(k, "")) for k in ("name", "version")).strip() or "unnamed server"
     click.echo(f"\n== {_clean(result.name)}  ({result.transport} · {who} · protocol {result.protocol_version} · "
-               f"{len(rows)} tools · {result.seconds:.2f} s)")
+               f"{counted(len(rows), 'tool')} · {result.seconds:.2f} s)")
     for warning in result.warnings:
         click.echo(f"   note: {_clean(warning)}")
     if rows:
@@ -354,8 +354,8 @@ def _summary(results, classified, seconds, db_path):
             if row["risk"] in risks:
                 risks[row["risk"]] += 1
     counts = ", ".join(f"{n} {risk}" for risk, n in risks.items() if n) or "none"
-    click.echo(f"\n{len(results)} server{'s' if len(results) != 1 else ''}: {len(results) - failed} ok, {failed} failed; "
-               f"{sum(risks.values())} tools ({counts}) in {seconds:.2f} s -> {db_path}", err=True)
+    click.echo(f"\n{counted(len(results), 'server')}: {len(results) - failed} ok, {failed} failed; "
+               f"{counted(sum(risks.values()), 'tool')} ({counts}) in {seconds:.2f} s -> {db_path}", err=True)
 
 
 def _gate(fail_on, results, classified, config):

@@ -5,7 +5,7 @@ import json
 import click
 
 from ..catalogue.db import open_catalogue
-from .common import db_option, progress_bar, reports_errors, visible
+from .common import counted, db_option, progress_bar, reports_errors, visible
 
 
 def policy_options(command):
@@ -146,7 +146,8 @@ def export_policies(directory, fmt, profile, overrides, claude_servers, db_path)
                        f"catalogue names (see claude_server in _index.json); pass --claude-server SERVER=KEY", err=True)
     if fmt in UNLIMITED:
         _warn_unlimited(fmt, sum(entry["rate_limited"] for entry in index))
-    click.echo(f"wrote {len(index)} {fmt} policies to {directory} ({hidden} tools hidden); index: {directory}/_index.json")
+    click.echo(f"wrote {counted(len(index), fmt + ' policy', fmt + ' policies')} to {directory} "
+               f"({counted(hidden, 'tool')} hidden); index: {directory}/_index.json")
 
 
 COMMANDS = (policy, export_policies)

@@ -7,7 +7,7 @@ import sys
 import click
 
 from ..catalogue.db import open_catalogue
-from .common import clip, db_option, emit, format_option, reports_errors, shown_name, visible
+from .common import clip, counted, db_option, emit, format_option, reports_errors, shown_name, visible
 
 GRADES = ("A", "B", "C", "D", "F")  # as classifier.grades.GRADES, without importing it on every start
 
@@ -66,7 +66,7 @@ def show(server, fmt, db_path):
         _grade_lines(record)
         counts = ", ".join(f"{n} {c}" for c, n in record["categories"].items() if n)
         click.echo(f"{visible(record['name'])}  (sources: {visible(', '.join(record['sources']))}; "
-                   f"{len(record['tools'])} tools: {counts})")
+                   f"{counted(len(record['tools']), 'tool')}: {counts})")
         if record["description"]:
             click.echo(clip(record["description"], 200))
         click.echo()

@@ -255,6 +255,10 @@ def test_a_file_of_one_tool_is_one_tool(tmp_path):
     assert "1 tool (" in result.output and "1 tools" not in result.output and "1 servers" not in result.output
     assert [t["tool"] for t in json.loads(run("show", "notes", "--format", "json", "--db", db).output)["tools"]] \
         == ["create_note"]
+    assert "(sources: file; 1 tool: " in run("show", "notes", "--db", db).output
+    exported = run("export-policies", tmp_path / "out", "--db", db)
+    assert exported.exit_code == 0 and "wrote 1 policylayer policy to " in exported.output, exported.output
+    assert "(0 tools hidden)" in exported.output
     not_a_tool = tmp_path / "x.json"
     not_a_tool.write_text(json.dumps({"name": "just a name"}))
     assert run("crawl", "file", not_a_tool, "--db", db).exit_code == 3
