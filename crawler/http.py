@@ -270,6 +270,8 @@ class Fetcher:
                 on=self._should_retry, attempts=options.attempts, timeout=options.retry_budget,
                 wait_initial=options.wait_initial, wait_max=options.wait_max, wait_jitter=options.wait_initial,
             ):
+                if attempt.num > 1:  # counted here, not in _should_retry: stamina asks it after the last try too
+                    self.stats.retries += 1
                 with attempt:
                     return await self._once(request_url, host, headers, sent)
         except _Retryable as error:
@@ -290,12 +292,9 @@ class Fetcher:
             if error.retry_after is not None:
                 if error.retry_after > self.options.max_retry_after:
                     return False
-                self.stats.retries += 1
                 return max(0.0, error.retry_after)
-            self.stats.retries += 1
             return True
         if isinstance(error, (httpx.TimeoutException, TimeoutError, httpx.NetworkError, httpx.RemoteProtocolError)):
-            self.stats.retries += 1
             return True
         return False
 

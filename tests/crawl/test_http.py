@@ -144,3 +144,19 @@ def test_limits_stop_a_crawl_that_resumes_later(db):
     assert code == 0, err
     assert query(db, "SELECT count(*), count(DISTINCT name) FROM servers") == [(400, 400)]
     assert fingerprint(db) != before
+
+
+def test_one_attempt_that_fails_counts_no_retry(db):
+    registry = Registry(50)
+    registry.faults[1] = Reply(503, b"upstream down")
+    with Loopback(registry) as server:
+        code, out, err = crawl(server, db, "--attempts", "1")
+        assert len(server.requests) == 1
+    assert code == 4, (out, err)
+    assert "1 request (0 not modified, 0 retries); " in out and "; 1 error -> " in out  # not "1 retry", "1 errors"
+    assert "tried once, no retries" in err
+    registry = Registry(50)
+    registry.faults.update({1: Reply(503, b"down"), 2: Reply(503, b"down"), 3: Reply(503, b"down")})
+    with Loopback(registry) as server:
+        code, out, err = crawl(server, db, "--attempts", "3")
+    assert code == 4 and "2 retries" in out and "gave up after 3 attempts" in err, (out, err)
