@@ -174,7 +174,9 @@ def _summary(result, db_path):
         return
     c = result.counts
     http = result.http
-    requests = f", {counted(http.requests, 'request', 'requests')} ({http.not_modified} not modified, {counted(http.retries, 'retry', 'retries')})" if http else ""
+    # (a local file makes no request: no HTTP figures for it)
+    requests = (f", {counted(http.requests, 'request')} ({http.not_modified} not modified, "
+                f"{counted(http.retries, 'retry', 'retries')})" if http and http.requests else "")
     click.echo(
         f"{result.source}: {result.status} in {result.seconds:.1f} s: {counted(c.pages, 'page', 'pages')}{requests}; "
         f"{counted(c.servers_seen, 'server', 'servers')} ({c.servers_added:,} new, {c.servers_status_changed} status changes); "

@@ -95,6 +95,18 @@ def test_empty_snapshot_and_file_crawls_say_so(tmp_path):
     assert result.exit_code == 1 and "empty snapshot" in error_line(result)
     result = run("crawl", "file", empty, "--db", db)
     assert result.exit_code == 3 and "empty file" in result.output
+    result = run("scan", empty)
+    assert result.exit_code == 1 and error_line(result) == f"Error: {empty}: empty file"  # not "not valid JSON"
+
+
+def test_a_json_array_given_as_a_snapshot_is_named_for_what_it_is(tmp_path):
+    array = tmp_path / "list.json"
+    array.write_text(json.dumps([{"server": "notes", "name": "create_note", "description": "Create a note"}]))
+    result = run("crawl", "snapshot", array, "--db", tmp_path / "catalogue.db")
+    assert result.exit_code == 1 and "a JSON array, but a snapshot is JSON lines" in error_line(result)
+    result = run("crawl", "file", array, "--db", tmp_path / "catalogue.db")
+    assert result.exit_code == 0 and "1 tool (1 added" in result.output
+    assert "requests" not in result.output  # a local file makes none
 
 
 def test_crawl_file_help_offers_no_http_options():

@@ -87,6 +87,8 @@ def read_config(path, *, cwd=None, required=True):
 
 def parse_json(text, where):
     """JSON, or JSON with comments and trailing commas (VS Code's files)."""
+    if not text.strip():
+        raise ManifestError(f"{where}: empty file")
     try:
         return json.loads(text)
     except json.JSONDecodeError:

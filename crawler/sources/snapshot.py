@@ -48,6 +48,9 @@ def read_snapshot(path=None):
                 except (ValueError, RecursionError) as error:  # 5,000-digit numbers; nesting past the stack
                     why = "nested too deeply" if isinstance(error, RecursionError) else str(error)[:200]
                     raise ManifestError(f"{where}: not usable JSON ({why})") from None
+                if isinstance(row, list):
+                    raise ManifestError(f"{where}: a JSON array, but a snapshot is JSON lines, one tool object per "
+                                        f"line (`mcp-risk crawl file` reads an array of tools)")
                 if not isinstance(row, dict):
                     raise ManifestError(f"{where}: expected a JSON object, got {type(row).__name__}")
                 server = row.get("server")
