@@ -149,10 +149,28 @@ def metadata(database_name):
     }
 
 
+class _BadSortIsA400:
+    """Datasette answers `?_sort=nosuch` with an HTTP 500 "Cannot sort table by nosuch": the request is
+    wrong, not the server, so it becomes a 400 (same page, same message)."""
+
+    @staticmethod
+    def handle_exception(datasette, request, exception):
+        from datasette.views.base import DatasetteError
+
+        if isinstance(exception, DatasetteError) and str(exception.message).startswith("Cannot sort table by "):
+            exception.status = 400
+        return None  # Datasette's own handler renders it
+
+
 def datasette_app(db_path):
     """A Datasette ASGI app over the catalogue (read-only: Datasette never writes a table)."""
+    from datasette import hookimpl
     from datasette.app import Datasette
+    from datasette.plugins import pm
 
+    if not pm.has_plugin("mcp_risk_bad_sort"):
+        hookimpl(_BadSortIsA400.handle_exception)
+        pm.register(_BadSortIsA400, name="mcp_risk_bad_sort")
     db_path = Path(db_path)
     # max_returned_rows: a canned query shows all its rows (servers_by_risk lists every server).
     return Datasette([str(db_path)], metadata=metadata(db_path.stem), template_dir=str(TEMPLATES),

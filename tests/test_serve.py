@@ -1,5 +1,6 @@
 """`mcp-risk serve`: the catalogue in Datasette, opened in headless Chromium like a person would."""
 
+import urllib.error
 import urllib.request
 
 import pytest
@@ -119,3 +120,13 @@ def test_servers_by_risk_lists_every_server_and_explains_its_columns(served, tmp
         assert len(json.load(response)) == count
     dom = chromium_dom(f"{base}/{name}/servers_by_risk", tmp_path)
     assert "Every server (no cap)" in dom and "mean_risk, the average" in dom
+
+
+def test_a_sort_by_no_such_column_is_the_request_s_fault(served):
+    base, name = served
+    for query in ("tool_catalogue?_sort=nosuch", "tools.json?_sort_desc=nosuch"):
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(f"{base}/{name}/{query}", timeout=30)
+        assert error.value.code == 400 and b"Cannot sort table by nosuch" in error.value.read()  # was a 500
+    with urllib.request.urlopen(f"{base}/{name}/tools.json?_sort=name&_size=1", timeout=30) as response:
+        assert response.status == 200
