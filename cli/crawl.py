@@ -358,7 +358,8 @@ def crawl_file(paths, server, source_name, quiet, db_path):
     """Local files, each recognised by its content: a tools/list result, JSON or JSON lines of
     tools, a registry page or server.json list, a Docker catalog, a ToolHive registry.
 
-    A file that cannot be read (or is empty) is logged and the others are still crawled (exit 3).
+    A file that cannot be read or parsed (or is empty) is logged and the others are still crawled
+    (exit 3). A path that does not exist is a usage error (exit 2): nothing is crawled.
     """
     # Nothing is fetched: the HTTP settings of the other sources mean nothing here.
     _run_single("file", {"paths": list(paths), "server": server},

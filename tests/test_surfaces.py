@@ -114,6 +114,9 @@ def test_crawl_file_help_offers_no_http_options():
     for option in ("--rate", "--concurrency", "--timeout", "--attempts", "--max-bytes", "--no-cache"):
         assert option not in text
     assert "--db" in text and "--server" in text
+    assert "(exit 3)" in text and "does not exist is a usage error (exit 2)" in " ".join(text.split())
+    missing = run("crawl", "file", "/nonexistent/tools.json", "--db", "/nonexistent/catalogue.db")
+    assert missing.exit_code == 2 and "does not exist" in missing.output  # as the help says
 
 
 def test_one_attempt_is_not_reported_as_retries():
