@@ -27,6 +27,14 @@ def _load_overrides(path):
         raise click.ClickException(visible(str(error))) from None
 
 
+def _warn_unmatched(rules, path, whole_catalogue):
+    lines = rules.unmatched(whole_catalogue) if rules else []
+    for line in lines[:20]:
+        click.echo(visible(f"warning: {path}: {line} (the rule applies to nothing)"), err=True)
+    if len(lines) > 20:
+        click.echo(f"warning: {path}: ... and {len(lines) - 20} more entries that apply to nothing", err=True)
+
+
 @click.command()
 @click.argument("server")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to this file instead of stdout.")
@@ -66,8 +74,9 @@ def policy(server, output, fmt, profile, overrides, claude_server, force, db_pat
     from ..policies.export import server_policy, sidecar_name, write_atomically
     from ..policies.formats import PolicyFormatError, claude_prefix, merge_claude_settings, pins
 
-    text, sidecar = server_policy(open_catalogue(db_path, create=False), server, fmt, profile,
-                                  _load_overrides(overrides), claude_server)
+    rules = _load_overrides(overrides)
+    text, sidecar = server_policy(open_catalogue(db_path, create=False), server, fmt, profile, rules, claude_server)
+    _warn_unmatched(rules, overrides, whole_catalogue=False)
     if fmt == "claude" and not claude_server:
         click.echo(visible(f"warning: {server}: its key in your Claude Code config was guessed as "
                            f"{json.loads(sidecar)['claude_server']!r}; pass --claude-server KEY if it is another"), err=True)
@@ -138,6 +147,7 @@ def export_policies(directory, fmt, profile, overrides, claude_servers, db_path)
     with progress_bar(servers, "Writing policies") as bar:
         index = export(db, directory, progress=bar.update, fmt=fmt, profile=profile, overrides=rules,
                        claude_servers=keys)
+    _warn_unmatched(rules, overrides, whole_catalogue=True)
     hidden = sum(entry["hide"] for entry in index)
     if fmt == "claude":
         guessed = [entry for entry in index if entry["claude_server_guessed"]]

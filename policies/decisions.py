@@ -126,6 +126,8 @@ class Overrides:
                 self._entries(body.get("categories"), f"servers.{name}.categories", CATEGORIES),
                 self._entries(body.get("tools"), f"servers.{name}.tools"),
             )
+        # What lookups met: the servers asked about, and the tool entries that named a real tool.
+        self._servers_met, self._tools_met = set(), set()
 
     @classmethod
     def load(cls, path):
@@ -192,12 +194,34 @@ class Overrides:
     def lookup(self, server, tool, category):
         """(rule, where it was set, whether it names this very tool) or None."""
         server_categories, server_tools = self.servers.get(server, ({}, {}))
+        self._servers_met.add(server)
+        for entries in (server_tools, self.tools):
+            if tool in entries:
+                self._tools_met.add(entries[tool][1])
         for entries, key, exact in ((server_tools, tool, True), (server_categories, category, False),
                                     (self.tools, tool, True), (self.categories, category, False)):
             if key in entries:
                 rule, path = entries[key]
                 return rule, path, exact
         return None
+
+
+    def unmatched(self, whole_catalogue):
+        """Entries that named nothing, as "servers.x.tools.y: ..." lines: a tool a server met does not
+        have; with `whole_catalogue` (every server was decided), servers and tools nowhere in it too.
+        A typo in an overrides file otherwise changes nothing, in silence."""
+        lines = []
+        for name, (_, tools) in self.servers.items():
+            if name not in self._servers_met:
+                if whole_catalogue:
+                    lines.append(f"servers.{name}: no such server in the catalogue")
+                continue
+            lines += [f"{path}: {name} has no tool {tool}" for tool, (_, path) in tools.items()
+                      if path not in self._tools_met]
+        if whole_catalogue:
+            lines += [f"{path}: no server in the catalogue has a tool {tool}" for tool, (_, path) in self.tools.items()
+                      if path not in self._tools_met]
+        return lines
 
 
 # Profiles that break every toxic flow by holding back its channel out (classifier.grades).

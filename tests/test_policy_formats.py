@@ -85,6 +85,27 @@ def test_overrides_file_through_the_cli(sliced_db, tmp_path):
     assert result.exit_code == 1 and "bad.yaml: not valid YAML" in result.output
 
 
+def test_overrides_that_name_nothing_are_warned_of(sliced_db, tmp_path):
+    typos = tmp_path / "overrides.yaml"
+    typos.write_text(f"tools:\n  run_sqll: deny\n  write_file: ask\n"
+                     f"servers:\n  {FS}:\n    tools:\n      write_fille: ask\n      edit_file: ask\n"
+                     f"  nosuch/server:\n    categories: {{execute: deny}}\n")
+    result = run("policy", FS, "--overrides", typos, "--db", sliced_db)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.output.splitlines() if line.startswith(f"warning: {typos}")]
+    # One server's policy: only that server's own entries can be judged.
+    assert warnings == [f"warning: {typos}: servers.{FS}.tools.write_fille: {FS} has no tool write_fille "
+                        "(the rule applies to nothing)"]
+    result = run("export-policies", tmp_path / "out", "--overrides", typos, "--db", sliced_db)
+    assert result.exit_code == 0, result.output
+    warnings = sorted(line for line in result.output.splitlines() if line.startswith(f"warning: {typos}"))
+    assert [w.split(": ", 2)[2] for w in warnings] == sorted([
+        "servers.nosuch/server: no such server in the catalogue (the rule applies to nothing)",
+        f"servers.{FS}.tools.write_fille: {FS} has no tool write_fille (the rule applies to nothing)",
+        "tools.run_sqll: no server in the catalogue has a tool run_sqll (the rule applies to nothing)",
+    ])
+
+
 def test_intercept_yaml(sliced_db):
     result = run("policy", FS, "--format", "intercept", "--db", sliced_db)
     assert result.exit_code == 0, result.output
