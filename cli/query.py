@@ -156,25 +156,28 @@ def diff(policy_file, since, run_id, server, limit, exit_code, fmt, db_path):
         click.echo("no changes")
     elif fmt == "table":
         for row in rows:
+            gained, lost = _flag_changes(row)
             row["fields"] = ",".join(row.get("fields") or [])
-            row["flags"] = _flag_changes(row)
+            row["flags"] = " ".join([f"+{f}" for f in gained] + [f"-{f}" for f in lost])
         emit(rows, fmt, ["server", "tool", "change", "fields", "risk_before", "risk", "flags", "note"])
-    else:
-        if fmt == "csv":
-            for row in rows:
-                row["flags"] = _flag_changes(row)
+    elif fmt == "csv":
+        # Two plain columns: a `+flag` cell would get a spreadsheet's anti-formula quote.
+        for row in rows:
+            row["flags_gained"], row["flags_lost"] = _flag_changes(row)
         emit(rows, fmt, ["server", "tool", "change", "fields", "risk_before", "risk", "category", "grade_before",
-                         "grade", "flags", "note"])
+                         "grade", "flags_gained", "flags_lost", "note"])
+    else:
+        emit(rows, fmt, [])  # JSON lines: every field of each row
     if exit_code and rows:
         sys.exit(1)
 
 
 def _flag_changes(row):
-    """Flags a change gained (+) and lost (-): a new tool gains all of its own. A pin diff, which
-    knows no flags, shows none."""
+    """(flags gained, flags lost): a new tool gains all of its own. A pin diff, which knows no
+    flags, shows none."""
     if row.get("change") == "new" and not row.get("flags_gained") and isinstance(row.get("flags"), list):
-        return " ".join(f"+{f}" for f in row["flags"])
-    return " ".join([f"+{f}" for f in row.get("flags_gained") or []] + [f"-{f}" for f in row.get("flags_lost") or []])
+        return row["flags"], []
+    return row.get("flags_gained") or [], row.get("flags_lost") or []
 
 
 @click.command()

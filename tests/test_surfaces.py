@@ -1,5 +1,6 @@
 """What a user meets on the surfaces: the taxonomy in the repository, and the CLI's sharp edges."""
 
+import csv
 import gzip
 import json
 import os
@@ -256,6 +257,10 @@ def test_diff_shows_flags_gained_and_lost(poisoned_db, tmp_path):
     assert "suspicious_instructions" in rows["add"]["flags_lost"]
     table = run("diff", "--since", "1", "--db", poisoned_db).output
     assert "+suspicious_instructions" in table and "-suspicious_instructions" in table
+    sheet = {r["tool"]: r for r in csv.DictReader(run("diff", "--since", "1", "--format", "csv",
+                                                      "--db", poisoned_db).output.splitlines())}
+    assert sheet["list_notes"]["flags_gained"].split(",").count("suspicious_instructions") == 1
+    assert sheet["add"]["flags_lost"].split(",").count("suspicious_instructions") == 1  # no `'+` cells
 
 
 # -- what a new user met walking the README ---------------------------------------------------------
