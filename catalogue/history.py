@@ -111,6 +111,33 @@ def _run_id(db, value):
     return run
 
 
+def pinned_change(db, server, tool, pinned_hash):
+    """What changed in a tool since the definition a policy pinned (its hash): the fields, flags
+    gained and lost, the descriptions before and after. Empty where the catalogue never stored
+    the pinned definition (a policy written from another catalogue)."""
+    from .queries import server_id
+
+    row = db.execute("SELECT id, hash FROM tools WHERE server_id = ? AND name = ?",
+                     [server_id(db, server), tool]).fetchone()
+    if row is None:
+        return {}
+    tool_id, current_hash = row
+
+    def definition(tool_hash):
+        found = db.execute("SELECT definition FROM tool_history WHERE tool_id = ? AND hash = ? "
+                           "AND definition IS NOT NULL ORDER BY id DESC LIMIT 1", [tool_id, tool_hash]).fetchone()
+        return json_object(found[0]) if found else None
+
+    old, new = definition(pinned_hash), definition(current_hash)
+    if old is None or new is None:
+        return {}
+    flags_before = set(_classification(db, tool_id, pinned_hash).get("flags", []))
+    flags_after = set(_classification(db, tool_id, current_hash).get("flags", []))
+    return {"fields": [k for k in DEFINING_FIELDS if new.get(k) != old.get(k)],
+            "flags_gained": sorted(flags_after - flags_before), "flags_lost": sorted(flags_before - flags_after),
+            "description_before": old.get("description"), "description": new.get("description")}
+
+
 def _classification(db, tool_id, tool_hash):
     if tool_hash is None:
         return {}

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from ..catalogue.db import CatalogueError
-from ..catalogue.history import change_row, risk_up
+from ..catalogue.history import change_row, pinned_change, risk_up
 from ..catalogue.queries import server_tools
 from .export import sidecar_name
 from .formats import PolicyFormatError, pins as read_pins
@@ -25,7 +25,8 @@ def diff_policy(db, pins):
             note = "definition changed after the policy approved it"
             if risk_up(before.get("risk"), tool["risk"]):
                 note += f"; risk up {before.get('risk')} -> {tool['risk']}"
-            changes.append(change_row(server, name, "changed", before, tool, note))
+            changes.append({**change_row(server, name, "changed", before, tool, note),
+                            **pinned_change(db, server, name, before.get("hash"))})
         elif risk_up(before.get("risk"), tool["risk"]):
             changes.append(change_row(server, name, "risk up", before, tool, "same definition, classified riskier now"))
     for name in sorted(set(pinned) - set(current)):
