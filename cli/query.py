@@ -118,13 +118,19 @@ def stats(grade, fmt, db_path):
 
 
 
+# A first crawl's diff is every tool (24,000 lines for the snapshot): a table stops here, saying so.
+DIFF_TABLE_ROWS = 200
+
+
 @click.command()
 @click.option("--policy", "policy_file", type=click.Path(exists=True, dir_okay=False),
               help="A policy mcp-risk wrote (any format; for claude, its settings or .mcp-risk.json sidecar).")
 @click.option("--since", help="A crawl run id (changes later crawls found) or an ISO time (changes seen after it).")
 @click.option("--run", "run_id", type=int, help="Changes found by this crawl run.")
 @click.option("--server", help="Only this server (with --since or --run).")
-@click.option("--limit", type=click.IntRange(1, 1_000_000), help="At most this many changes (with --since or --run).")
+@click.option("--limit", type=click.IntRange(1, 1_000_000),
+              help=f"At most this many changes (with --since or --run). A table shows {DIFF_TABLE_ROWS} unless told; "
+                   "json and csv show all.")
 @click.option("--exit-code", is_flag=True, help="Exit with status 1 when anything changed, as `git diff --exit-code`.")
 @format_option
 @db_option
@@ -144,6 +150,7 @@ def diff(policy_file, since, run_id, server, limit, exit_code, fmt, db_path):
     if sum(map(bool, (policy_file, since, run_id is not None))) != 1:
         raise click.UsageError("give one of --policy FILE, --since RUN_OR_TIME or --run RUN")
     db = open_catalogue(db_path, create=False)
+    more = False
     if policy_file:
         rows = pins.diff_policy(db, pins.load_pins(policy_file))
     else:
@@ -151,7 +158,10 @@ def diff(policy_file, since, run_id, server, limit, exit_code, fmt, db_path):
             from ..catalogue.queries import server_id
 
             server_id(db, server)
-        rows = history.diff_since(db, since, server, run=run_id, limit=limit)
+        shown = limit or (DIFF_TABLE_ROWS if fmt == "table" else None)
+        rows = history.diff_since(db, since, server, run=run_id, limit=shown + 1 if shown else None)
+        more = shown is not None and len(rows) > shown
+        rows = rows[:shown]
     if fmt == "table" and not rows:
         click.echo("no changes")
     elif fmt == "table":
@@ -160,6 +170,9 @@ def diff(policy_file, since, run_id, server, limit, exit_code, fmt, db_path):
             row["fields"] = ",".join(row.get("fields") or [])
             row["flags"] = " ".join([f"+{f}" for f in gained] + [f"-{f}" for f in lost])
         emit(rows, fmt, ["server", "tool", "change", "fields", "risk_before", "risk", "flags", "note"])
+        if more:
+            click.echo(f"... more changes than these {len(rows)}: --limit N shows up to N, --format json or csv "
+                       "all of them", err=True)
     elif fmt == "csv":
         # Two plain columns: a `+flag` cell would get a spreadsheet's anti-formula quote.
         for row in rows:

@@ -5,6 +5,7 @@ import gzip
 import json
 import os
 import re
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -310,7 +311,15 @@ def test_crawl_run_ids_are_where_diff_needs_them(snapshot_slice, tmp_path):
     stats = run("stats", "--db", db).output
     assert re.search(r"^\s*run\s+source\s+status", stats, re.M) and re.search(r"^\s*1\s+snapshot\s+ok", stats, re.M)
     assert json.loads(run("stats", "--format", "json", "--db", db).output)["crawls"][0]["run"] == 1
-    assert run("diff", "--run", "1", "--db", db).exit_code == 0
+    table = run("diff", "--run", "1", "--db", db)
+    assert table.exit_code == 0
+    every = run("diff", "--run", "1", "--format", "json", "--db", db).output.splitlines()
+    tools = sqlite3.connect(db).execute("SELECT count(*) FROM tools").fetchone()[0]
+    assert len(every) >= tools > 200  # json: all of them
+    lines = table.output.splitlines()
+    assert lines[-1] == "... more changes than these 200: --limit N shows up to N, --format json or csv all of them"
+    assert len(lines) == 2 + 200 + 1  # header, rule, the first 200 (a first crawl's diff is every tool)
+    assert len(run("diff", "--run", "1", "--limit", "300", "--db", db).output.splitlines()) == 2 + 300 + 1
 
 
 def test_a_new_tool_in_diff_shows_its_flags(poisoned_db):
