@@ -45,6 +45,9 @@ def search(text, category, risk, server, grade, flag, limit, fmt, db_path):
         rows = rows[:limit]
         if fmt == "table":  # scripts get what they asked for; people are told there is more
             click.echo(f"(the first {limit:,} matches; more match: --limit N shows more)", err=True)
+    if fmt == "table" and not rows:
+        click.echo("no tools match")  # (a bare header said nothing)
+        return
     emit(rows, fmt, ["server", "tool", "category", "risk", "confidence", "flags", "description"])
 
 

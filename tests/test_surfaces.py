@@ -239,6 +239,9 @@ def test_search_by_flag_and_stats_by_flag(poisoned_db):
     assert [r["tool"] for r in rows] == ["add"]
     result = run("search", "--flag", "dangerous", "--db", poisoned_db)
     assert result.exit_code == 2
+    assert run("search", "zzqx", "--db", poisoned_db).output == "no tools match\n"
+    assert run("search", "zzqx", "--format", "csv", "--db", poisoned_db).output.startswith("server,tool,")
+    assert run("search", "zzqx", "--format", "json", "--db", poisoned_db).output == ""
     stats = json.loads(run("stats", "--format", "json", "--db", poisoned_db).output)
     assert stats["flags"]["suspicious_instructions"] == 1
 
