@@ -52,7 +52,7 @@ _add("execute", False, """
 _add("destructive", True, """
     delete remove purge destroy wipe erase terminate kill cancel revoke uninstall reset clear
     prune flush discard expunge nuke deprovision decommission truncate rm rmdir evict del abort
-    overwrite""")
+    overwrite dispose""")
 _add("destructive", False, """drop void recycle manage""")
 _add("financial", True, """
     pay purchase buy sell refund payout withdraw stake unstake invest donate

@@ -38,6 +38,8 @@ def tool(name, description=None, properties=None, annotations=None):
         (tool("write_file", "Create a new file or overwrite an existing file", {"path": {"type": "string"}}), "destructive"),
         # removing an association is undoable
         (tool("remove_label_from_issue"), "write"),
+        # disposing gets rid of a thing (WordNet's first sense, "sell", made it financial)
+        (tool("inspector_dispose_group", "RPC: Dispose a specific inspector group to free up memory"), "destructive"),
         # browser actions execute
         (tool("browser_click", "Click an element", {"selector": {"type": "string"}}), "execute"),
     ],
