@@ -29,8 +29,6 @@ def probe_options(command):
     options = [
         click.option("--timeout", default=30.0, show_default=True, type=click.FloatRange(0.1, 3600),
                      help="Seconds a server has from start to its whole tool list."),
-        click.option("-j", "--concurrency", default=8, show_default=True, type=click.IntRange(1, 64),
-                     help="Servers probed at the same time."),
         click.option("--no-network", is_flag=True,
                      help="Start stdio servers without network access (Linux namespaces via `unshare`; npx and "
                           "uvx then run from their cache only); an error where the platform cannot. "
@@ -71,6 +69,8 @@ def probe_options(command):
 @click.argument("configs", nargs=-1, type=click.Path(dir_okay=False))
 @click.option("--known-configs", is_flag=True,
               help="Also read the usual config files of Claude Desktop, Claude Code, Cursor, VS Code and Windsurf.")
+@click.option("-j", "--concurrency", default=8, show_default=True, type=click.IntRange(1, 64),
+              help="Servers probed at the same time.")
 @probe_options
 @reports_errors
 def scan(configs, known_configs, **options):
@@ -179,7 +179,7 @@ def probe(command, url, transport, headers, env, name, server_json, catalogue_na
             from ..crawler.live.probe import refusal
 
             raise ManifestError(f"{spec.name} {refusal(spec)}")
-        _exit_if_failed(_run([spec], where, allow_exec=True, **options))
+        _exit_if_failed(_run([spec], where, allow_exec=True, concurrency=1, **options))
         return
     entry = {"env": _pairs(env, "=", "--env")}
     if url:
@@ -192,7 +192,7 @@ def probe(command, url, transport, headers, env, name, server_json, catalogue_na
     if spec.problem:
         raise ManifestError(spec.problem.replace("command line: ", "", 1))
     spec.config_key = claude_key or spec.config_key
-    _exit_if_failed(_run([spec], "command line", allow_exec=False, **options))
+    _exit_if_failed(_run([spec], "command line", allow_exec=False, concurrency=1, **options))
 
 
 def _exit_if_failed(results):

@@ -271,6 +271,7 @@ def test_probe_a_url_with_a_header(tmp_path, http_server):
     (["--url", "http://127.0.0.1:9/mcp", "-e", "A=b"], "--env goes with a COMMAND"),
     (["node", "-y"], "No such option '-y'"),  # a command's own options come after --
     (["--url", "notaurl"], "'notaurl' is not an http:// or https:// URL"),
+    (["-j", "4", "--", "node"], "No such option '-j'"),  # one server: nothing to run at the same time
 ])
 def test_probe_usage_errors(tmp_path, args, says):
     result = run_cli("probe", "--db", tmp_path / "c.db", *args)
