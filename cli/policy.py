@@ -8,13 +8,16 @@ from ..catalogue.db import open_catalogue
 from .common import counted, db_option, progress_bar, reports_errors, visible
 
 
-def policy_options(command):
+FORMATS = ("policylayer", "intercept", "claude", "cedar")  # policies.formats.FORMATS
+
+
+def policy_options(command, formats=FORMATS, says="Which gateway or client reads the file."):
     command = click.option("--overrides", type=click.Path(exists=True, dir_okay=False),
                            help="YAML or JSON file of decisions that win over the profile.")(command)
     command = click.option("--profile", type=click.Choice(["strict", "balanced", "permissive"]), default="balanced",
                            show_default=True, help="balanced follows the taxonomy's table.")(command)
-    command = click.option("--format", "fmt", type=click.Choice(["policylayer", "intercept", "claude", "cedar"]),
-                           default="policylayer", show_default=True, help="Which gateway or client reads the file.")(command)
+    command = click.option("--format", "fmt", type=click.Choice(formats), default="policylayer", show_default=True,
+                           help=says)(command)
     return command
 
 
@@ -123,9 +126,14 @@ def _claude_keys(pairs):
     return keys
 
 
+def _export_options(command):
+    return policy_options(command, (*FORMATS, "all"), "Which gateway or client reads the files; all: each "
+                                                      "format in its own subfolder (DIRECTORY/intercept/...).")
+
+
 @click.command("export-policies")
 @click.argument("directory", type=click.Path(file_okay=False))
-@policy_options
+@_export_options
 @click.option("--claude-server", "claude_servers", multiple=True, metavar="SERVER=KEY",
               help="A catalogue server's key in your Claude Code config, for --format claude; repeat for each. "
                    "Other servers' keys are guessed, with a warning.")
@@ -140,20 +148,30 @@ def export_policies(directory, fmt, profile, overrides, claude_servers, db_path)
     """
     from ..policies.export import export_policies as export
 
+    from pathlib import Path
+
     keys = _claude_keys(claude_servers)
     rules = _load_overrides(overrides)
     db = open_catalogue(db_path, create=False)
     servers = db.execute("SELECT count(DISTINCT server_id) FROM tools WHERE status = 'listed'").fetchone()[0]
-    with progress_bar(servers, "Writing policies") as bar:
-        index = export(db, directory, progress=bar.update, fmt=fmt, profile=profile, overrides=rules,
-                       claude_servers=keys)
-    _warn_unmatched(rules, overrides, whole_catalogue=True)
+    for number, each in enumerate(FORMATS if fmt == "all" else [fmt]):
+        folder = Path(directory) / each if fmt == "all" else directory
+        with progress_bar(servers, f"Writing {each} policies") as bar:
+            index = export(db, folder, progress=bar.update, fmt=each, profile=profile, overrides=rules,
+                           claude_servers=keys)
+        if number == 0:  # every format decides the same way: said once
+            _warn_unmatched(rules, overrides, whole_catalogue=True)
+        _say_exported(index, each, folder)
+
+
+def _say_exported(index, fmt, directory):
     hidden = sum(entry["hide"] for entry in index)
     if fmt == "claude":
         guessed = [entry for entry in index if entry["claude_server_guessed"]]
         if guessed:
-            click.echo(f"warning: {len(guessed)} servers' keys in your Claude Code config were guessed from their "
-                       f"catalogue names (see claude_server in _index.json); pass --claude-server SERVER=KEY", err=True)
+            click.echo(f"warning: the keys in your Claude Code config of {counted(len(guessed), 'server')} were "
+                       f"guessed from catalogue names (see claude_server in _index.json); pass --claude-server "
+                       f"SERVER=KEY", err=True)
     if fmt in UNLIMITED:
         _warn_unlimited(fmt, sum(entry["rate_limited"] for entry in index))
     click.echo(f"wrote {counted(len(index), fmt + ' policy', fmt + ' policies')} to {directory} "

@@ -76,6 +76,20 @@ def test_export_writes_one_parseable_policy_per_server(sliced_db, tmp_path):
         assert pins["server"] == entry["server"]
 
 
+def test_export_of_all_formats_gives_each_its_folder(sliced_db, tmp_path):
+    out = tmp_path / "policies"
+    result = run("export-policies", out, "--format", "all", "--db", sliced_db)
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["cedar", "claude", "intercept", "policylayer"]
+    one = tmp_path / "one"
+    assert run("export-policies", one, "--format", "intercept", "--db", sliced_db).exit_code == 0
+    assert sorted(p.name for p in (out / "intercept").iterdir()) == sorted(p.name for p in one.iterdir())
+    for fmt in ("policylayer", "intercept", "claude", "cedar"):
+        index = json.loads((out / fmt / "_index.json").read_text())
+        assert all((out / fmt / entry["file"]).is_file() for entry in index)
+        assert f"policies to {out / fmt} (" in result.output
+
+
 HOSTILE_NAMES = [
     "../../etc/passwd", "/absolute/name", "GitHub", "github", "con", "a" * 500, "名前/サーバー", "..", ".hidden",
     "server\nwith newline", "we$ird;name`rm -rf`", "_index", "",
