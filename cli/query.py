@@ -101,7 +101,11 @@ def _grade_lines(record, title=None):
 @reports_errors
 def stats(grade, fmt, db_path):
     """Counts across the catalogue: servers, servers by grade, tools, categories, risks, flags and
-    the last crawls."""
+    the last crawls.
+
+    A table shows both; json holds both (the crawls under `crawls`); csv, one table per file,
+    holds the counts alone.
+    """
     from ..catalogue import queries
 
     result = queries.stats(open_catalogue(db_path, create=False), grade=grade)
