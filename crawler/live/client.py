@@ -493,7 +493,7 @@ def _leaf_message(error):
     code = getattr(getattr(leaf, "error", None), "code", None)
     text = str(leaf) or type(leaf).__name__
     prefix = f"MCP error {code}: " if code is not None else ("" if isinstance(leaf, ProbeFailure) else f"{type(leaf).__name__}: ")
-    return prefix + " ".join(text.split())[:300]
+    return prefix + _clip(" ".join(text.split()), 300)
 
 
 def _stderr_hint(server):
@@ -503,7 +503,16 @@ def _stderr_hint(server):
     # Node ends a crash with its stack and "Node.js v20.x": the line that names the error says more.
     told = [line for line in lines if not _NODE_TRAILER.match(line)] or lines
     named = [line for line in told if _ERROR_LINE.search(line)]
-    return f" (stderr: {_printable((named or told)[-1])[:200]})" if lines else ""
+    return f" (stderr: {_clip(_printable((named or told)[-1]), 200)})" if lines else ""
+
+
+def _clip(text, width):
+    """At most `width` characters, cut at a space when one is near the end, with `…` for the rest."""
+    if len(text) <= width:
+        return text
+    cut = text[:width - 1]
+    space = cut.rfind(" ")
+    return (cut[:space] if space > width * 2 // 3 else cut) + "…"
 
 
 _NODE_TRAILER = re.compile(r"Node\.js v\d|at \S|\^+$")

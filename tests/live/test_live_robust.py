@@ -107,6 +107,15 @@ def test_a_remote_asking_for_oauth_is_a_login(oauth_server):
         assert "resource_metadata=" in result.error and "/.well-known/oauth-protected-resource" in result.error
 
 
+def test_a_long_stderr_line_is_cut_at_a_word():
+    words = "could not open the registry database at /var/lib/tools because the disk was full " * 6
+    result = probe("crash", raw_entry("crash", words.strip()))
+    told = result.error[result.error.index("(stderr: ") + len("(stderr: "):-1]
+    assert told.endswith("…") and len(told) <= 200, result.error
+    line = "fatal: " + words
+    assert line.startswith(told[:-1] + " ")  # whole words, not `datab…`
+
+
 def test_a_node_crash_is_told_by_its_error_line_not_its_version_line():
     result = probe("crash", raw_entry("node_crash"))
     assert "exited with status 1" in result.error, result.error

@@ -13,7 +13,7 @@ Modes
   flood              endless stdout without a newline
   stderr_flood       endless stderr
   garbage            junk on stdout (banners, escapes, bad UTF-8, non-RPC JSON), then serves
-  crash              answers page 1 of tools/list, dies on page 2
+  crash [MESSAGE]    answers page 1 of tools/list, dies on page 2 saying `fatal: MESSAGE` on stderr
   many               10,000 tools in pages of 1,000
   injection          tool descriptions carrying prompt injections and terminal escapes
   orphan [exit]      starts a setsid'd, double-forked child that sleeps forever; then serves (or exits)
@@ -127,7 +127,7 @@ def main(mode, arg=None, extra=None):
     elif mode == "crash":
         def page(cursor):
             if cursor:
-                sys.stderr.write("fatal: lost the tool registry\n")
+                sys.stderr.write(f"fatal: {arg or 'lost the tool registry'}\n")
                 sys.stderr.flush()
                 os._exit(3)
             return real_tools("server-memory.json")[:5], "page-5"
