@@ -89,9 +89,9 @@ class _NoProgress:
         pass
 
 
-def progress_bar(length, label):
-    """A progress bar on stderr when it is a terminal; otherwise nothing at all."""
-    if not sys.stderr.isatty():
+def progress_bar(length, label, quiet=False):
+    """A progress bar on stderr when it is a terminal (and not `quiet`); otherwise nothing at all."""
+    if quiet or not sys.stderr.isatty():
         return _NoProgress()
     return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
 

@@ -180,7 +180,7 @@ def _summary(result, db_path):
     click.echo(
         f"{result.source}: {result.status} in {result.seconds:.1f} s: {counted(c.pages, 'page', 'pages')}{requests}; "
         f"{counted(c.servers_seen, 'server', 'servers')} ({c.servers_added:,} new, {c.servers_status_changed} status changes); "
-        f"{counted(c.tools_seen, 'tool', 'tools')} ({c.tools_added} added, {c.tools_changed} changed, {c.tools_removed} removed); "
+        f"{counted(c.tools_seen, 'tool', 'tools')} ({c.tools_added:,} added, {c.tools_changed:,} changed, {c.tools_removed:,} removed); "
         f"{c.classified:,} classified; {counted(len(c.errors), 'error', 'errors')} -> {db_path} (crawl run {result.run_id})"
     )
     if result.changes:
@@ -250,9 +250,10 @@ def _crawl_config(config_path, db_path):
 
 @crawl.command("snapshot")
 @click.argument("path", required=False, type=click.Path(dir_okay=False))
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr; the summary still prints.")
 @db_option
 @reports_errors
-def crawl_snapshot(path, db_path):
+def crawl_snapshot(path, quiet, db_path):
     """Ingest, classify and store a snapshot of tool definitions.
 
     PATH is a JSON-lines file (gzipped or not) of tool rows, each with a `server`; without PATH,
@@ -269,7 +270,7 @@ def crawl_snapshot(path, db_path):
     try:
         with crawl_lock(db_path):
             db = open_catalogue(db_path)
-            with progress_bar(len(manifests), "Storing servers") as bar:
+            with progress_bar(len(manifests), "Storing servers", quiet) as bar:
                 with CrawlRun(db, "snapshot", kind="snapshot", location=path or "bundled") as run:
                     run.store(manifests, progress=bar.update)
     except CrawlLocked as error:
@@ -282,9 +283,9 @@ def crawl_snapshot(path, db_path):
         signal.signal(signal.SIGTERM, previous)
     counts = run.counts
     click.echo(
-        f"snapshot: {counted(counts.servers_seen, 'server', 'servers')}, {counted(counts.tools_seen, 'tool', 'tools')} seen; "
-        f"{counts.tools_added} added, {counts.tools_changed} changed, {counts.tools_removed} removed; "
-        f"{counts.classified} classified -> {db_path} (crawl run {run.id})"
+        f"snapshot: {counted(counts.servers_seen, 'server')}, {counted(counts.tools_seen, 'tool')} seen; "
+        f"{counts.tools_added:,} added, {counts.tools_changed:,} changed, {counts.tools_removed:,} removed; "
+        f"{counts.classified:,} classified -> {db_path} (crawl run {run.id})"
     )
 
 

@@ -365,3 +365,30 @@ def test_train_without_nltk_says_what_to_install(tmp_path):
                           env=env, timeout=120)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("Error: training needs nltk") and "[train]" in done.stderr
+
+
+def _stderr_on_a_terminal(*args):
+    """What `mcp-risk ARGS` writes to stderr when stderr is a terminal (a pseudo-terminal here)."""
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen([MCP_RISK, *map(str, args)], stdout=subprocess.DEVNULL, stderr=follower)
+    os.close(follower)  # read while it runs: a terminal holds only a few KiB unread
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the terminal's other end is closed and drained
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return process.wait(timeout=120), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_crawl_snapshot_shows_progress_on_a_terminal_unless_quiet(snapshot_slice, tmp_path):
+    code, told = _stderr_on_a_terminal("crawl", "snapshot", snapshot_slice, "--db", tmp_path / "a.db")
+    assert code == 0 and "Storing servers" in told
+    code, told = _stderr_on_a_terminal("crawl", "snapshot", snapshot_slice, "-q", "--db", tmp_path / "b.db")
+    assert code == 0 and told == ""
