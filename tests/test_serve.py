@@ -130,3 +130,15 @@ def test_a_sort_by_no_such_column_is_the_request_s_fault(served):
         assert error.value.code == 400 and b"Cannot sort table by nosuch" in error.value.read()  # was a 500
     with urllib.request.urlopen(f"{base}/{name}/tools.json?_sort=name&_size=1", timeout=30) as response:
         assert response.status == 200
+
+
+def test_tools_by_risk_offers_its_facets_and_suggests_no_others(served):
+    # Suggesting facets tried every column of the view: a second on the snapshot, for nothing asked.
+    import json
+
+    base, name = served
+    with urllib.request.urlopen(f"{base}/{name}/tools_by_risk.json?_extra=suggested_facets,facet_results",
+                                timeout=30) as response:
+        page = json.load(response)
+    assert page["suggested_facets"] == []
+    assert {"category", "risk", "flags"} <= set(page["facet_results"])  # flags faceted as an array
