@@ -28,7 +28,8 @@ def catalogue_state(db):
     "bad_line, says",
     [
         ("{not json", "not valid JSON"),
-        ('["a list"]', "expected a JSON object"),
+        ('["a list"]', "a JSON array, but a snapshot is JSON lines"),
+        ('"a string"', "expected a JSON object, got str"),
         ('{"tool": "x", "description": "no server"}', 'row has no "server"'),
         ('{"server": "s", "description": "no name"}', 'tool has no "name"'),
         ('{"server": "s", "tool": "x", "input_schema": "not an object"}', '"inputSchema" must be an object'),
