@@ -16,9 +16,9 @@ import click
 from ..catalogue.db import open_catalogue
 from ..crawler import ManifestError
 from .common import counted, db_option, emit, json_line, reports_errors, visible
+from .policy import FORMATS as POLICY_FORMATS
 
 RISK_ORDER = ("low", "medium", "high", "critical")
-POLICY_FORMATS = ("policylayer", "intercept", "claude", "cedar")  # policies.formats.FORMATS
 GRADE_ORDER = ("A", "B", "C", "D", "F")  # classifier.grades.GRADES
 EXIT_RISK_FOUND = 3
 EXIT_UNSCANNED = 4

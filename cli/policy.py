@@ -146,9 +146,9 @@ def export_policies(directory, fmt, profile, overrides, claude_servers, db_path)
     slugged with a short hash of the real name. Existing files of the same names are replaced.
     See `mcp-risk policy --help` for profiles and formats.
     """
-    from ..policies.export import export_policies as export
-
     from pathlib import Path
+
+    from ..policies.export import export_policies as export
 
     keys = _claude_keys(claude_servers)
     rules = _load_overrides(overrides)

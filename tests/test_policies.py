@@ -119,3 +119,11 @@ def test_export_of_hostile_server_names(tmp_path):
     assert not (tmp_path / "etc").exists()
     for entry in json.loads((out / "_index.json").read_text()):
         assert json.loads((out / entry["file"]).read_text())["hide"] == ["delete_everything"]
+
+
+def test_the_cli_offers_every_format_the_renderers_know():
+    # The CLI keeps its own list so that `--help` need not import the renderers.
+    from mcp_risk.cli.policy import FORMATS as OFFERED
+    from mcp_risk.policies.formats import FORMATS as RENDERED
+
+    assert OFFERED == RENDERED
