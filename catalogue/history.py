@@ -65,14 +65,11 @@ def diff_since(db, since=None, server=None, *, run=None, limit=None):
         after = {} if change == "removed" else _classification(db, tool_id, new_hash)
         before = _classification(db, tool_id, old_hash) if change == "changed" else {}
         new, old = json_object(new_def), json_object(old_def)
-        fields = [k for k in DEFINING_FIELDS if new.get(k) != old.get(k)] if change == "changed" and old_def else []
+        fields = _changed_fields(old, new) if change == "changed" and old_def else []
         note = f"seen {seen_at}"
         if change == "changed" and risk_up(before.get("risk"), after.get("risk")):
             note += f"; risk up {before.get('risk')} -> {after.get('risk')}"
-        flags_before = set(before.get("flags", []) if change == "changed" else [])
-        flags_after = set(after.get("flags", []))
-        gained = sorted(flags_after - flags_before) if change == "changed" else []
-        lost = sorted(flags_before - flags_after) if change == "changed" else []
+        gained, lost = _flag_moves(before, after) if change == "changed" else ([], [])
         changes.append({
             "server": server_name, "tool": tool, "change": {"added": "new", "restored": "new"}.get(change, change),
             "risk_before": before.get("risk"), "risk": after.get("risk"),
@@ -131,11 +128,20 @@ def pinned_change(db, server, tool, pinned_hash):
     old, new = definition(pinned_hash), definition(current_hash)
     if old is None or new is None:
         return {}
-    flags_before = set(_classification(db, tool_id, pinned_hash).get("flags", []))
-    flags_after = set(_classification(db, tool_id, current_hash).get("flags", []))
-    return {"fields": [k for k in DEFINING_FIELDS if new.get(k) != old.get(k)],
-            "flags_gained": sorted(flags_after - flags_before), "flags_lost": sorted(flags_before - flags_after),
+    gained, lost = _flag_moves(_classification(db, tool_id, pinned_hash), _classification(db, tool_id, current_hash))
+    return {"fields": _changed_fields(old, new), "flags_gained": gained, "flags_lost": lost,
             "description_before": old.get("description"), "description": new.get("description")}
+
+
+def _changed_fields(old, new):
+    """The defining fields (name, description, schema, ...) that differ between two definitions."""
+    return [k for k in DEFINING_FIELDS if new.get(k) != old.get(k)]
+
+
+def _flag_moves(before, after):
+    """(flags gained, flags lost) between two classifications, each sorted."""
+    flags_before, flags_after = set(before.get("flags", [])), set(after.get("flags", []))
+    return sorted(flags_after - flags_before), sorted(flags_before - flags_after)
 
 
 def _classification(db, tool_id, tool_hash):
